@@ -1,0 +1,156 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { taskStorage } from './current-task.js';
+import { ScheduledTask } from './scheduled-task.js';
+import { decoratedConfig } from './task.js';
+import type { TaskConfig } from './task-config.js';
+import { LOGGER_CONTEXT, TASKS_OPTIONS } from './tasks.constants.js';
+import { TasksError } from './tasks.errors.js';
+import { messages, stackOf } from './tasks.messages.js';
+import type { ResolvedTasksOptions } from './tasks.options.js';
+
+type Phase = 'running' | 'draining' | 'closed';
+
+/** Node's timers overflow past this; a longer shutdownTimeout waits without a deadline. */
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+/**
+ * The one code path where every task is created, started, dropped and settled: config merging,
+ * async context, `currentTask()`, error handling, logging, abort signals, `onIdle()` and the
+ * shutdown drain all live here, so timeouts, limits and tracing can plug in at one place.
+ */
+@Injectable()
+export class TaskRunner {
+  private readonly logger = new Logger(LOGGER_CONTEXT);
+  /** Tasks created and not yet settled: pending (waiting for their request) or running. */
+  private readonly live = new Set<ScheduledTask>();
+  private shieldedLive = 0;
+  private idleWaiters: (() => void)[] = [];
+  private drainWaiter?: () => void;
+  private phase: Phase = 'running';
+
+  constructor(@Inject(TASKS_OPTIONS) private readonly options: ResolvedTasksOptions) {}
+
+  /** Validates `fn`, merges the config layers and registers the task as pending. */
+  create(fn: (...args: never[]) => unknown, args: readonly unknown[], callSite?: TaskConfig): ScheduledTask {
+    if (typeof fn !== 'function') throw new TasksError(messages.notAFunction(fn));
+    const task = new ScheduledTask(fn as (...args: unknown[]) => unknown, args, this.configFor(fn, callSite));
+    this.live.add(task);
+    if (task.config.shield) this.shieldedLive++;
+    return task;
+  }
+
+  /** Starts a pending task on a microtask, unless shutdown refuses it. */
+  start(task: ScheduledTask): void {
+    if (this.phase !== 'running' && !task.config.shield) {
+      this.drop(task, messages.droppedShutdown(task.name));
+      return;
+    }
+    task.state = 'running';
+    queueMicrotask(() => task.inContext(() => this.execute(task)));
+  }
+
+  /** Settles a pending task without running it, saying why at debug level. */
+  drop(task: ScheduledTask, reason: string): void {
+    this.log('debug', reason);
+    this.settle(task);
+  }
+
+  /** Resolves when no task is pending or running; at once if none is. Never rejects. */
+  onIdle(): Promise<void> {
+    if (this.live.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /**
+   * Shutdown: aborts running unshielded tasks, then waits for shielded ones up to
+   * `shutdownTimeout`, aborting and naming those still pending at the deadline.
+   */
+  async shutdown(): Promise<void> {
+    if (this.phase !== 'running') return;
+    this.phase = 'draining';
+    for (const task of this.live) {
+      if (!task.config.shield && task.state === 'running') task.abort(messages.droppedShutdown(task.name));
+    }
+    if (this.shieldedLive > 0) await this.drainShielded();
+    this.phase = 'closed';
+  }
+
+  private configFor(fn: object, callSite?: TaskConfig): TaskConfig {
+    const method = decoratedConfig(fn);
+    let config = this.options.config;
+    if (method !== undefined) config = config.merge(method);
+    if (callSite !== undefined) config = config.merge(callSite);
+    return config;
+  }
+
+  private async execute(task: ScheduledTask): Promise<void> {
+    try {
+      await taskStorage.run(task, () => task.func(...task.args));
+    } catch (error) {
+      await this.fail(task, error);
+    } finally {
+      this.settle(task);
+    }
+  }
+
+  private async fail(task: ScheduledTask, error: unknown): Promise<void> {
+    const onError = task.config.onError;
+    if (onError === undefined) {
+      this.log('error', messages.taskFailed(task.name, error), stackOf(error));
+      return;
+    }
+    try {
+      await onError(task, error);
+    } catch (handlerError) {
+      this.log('error', messages.onErrorFailed(task.name, error, handlerError), stackOf(handlerError));
+    }
+  }
+
+  /** A log call must never throw: a broken logger cannot be allowed to lose a task. */
+  private log(level: 'debug' | 'log' | 'warn' | 'error', message: string, stack?: string): void {
+    try {
+      if (stack === undefined) this.logger[level](message);
+      else this.logger[level](message, stack);
+    } catch {
+      // Nothing left to report to.
+    }
+  }
+
+  private settle(task: ScheduledTask): void {
+    if (task.state === 'settled') return;
+    task.state = 'settled';
+    this.live.delete(task);
+    if (task.config.shield && --this.shieldedLive === 0) this.drainWaiter?.();
+    if (this.live.size === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+
+  private async drainShielded(): Promise<void> {
+    const timeout = this.options.shutdownTimeout;
+    this.log('log', messages.shutdownWaiting(this.shieldedLive, timeout));
+    let timer: NodeJS.Timeout | undefined;
+    const drained = new Promise<boolean>((resolve) => {
+      this.drainWaiter = () => resolve(true);
+      if (timeout <= MAX_TIMER_DELAY) timer = setTimeout(() => resolve(false), timeout);
+    });
+    const inTime = await drained;
+    clearTimeout(timer);
+    this.drainWaiter = undefined;
+    if (!inTime) this.abandonShielded(timeout);
+  }
+
+  private abandonShielded(timeout: number): void {
+    const names: string[] = [];
+    for (const task of this.live) {
+      if (!task.config.shield) continue;
+      names.push(task.name);
+      const reason = messages.shutdownDeadline(timeout, [task.name]);
+      if (task.state === 'running') task.abort(reason);
+      else this.settle(task);
+    }
+    this.log('warn', messages.shutdownDeadline(timeout, names));
+  }
+}

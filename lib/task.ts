@@ -1,0 +1,65 @@
+import { TaskConfig, type TaskOptions } from './task-config.js';
+import { TasksError } from './tasks.errors.js';
+import { messages } from './tasks.messages.js';
+
+/**
+ * A scheduled task, as returned by `schedule()` and handed to `onError` handlers.
+ *
+ * @typeParam A - the argument types of `func`
+ */
+export interface Task<A extends unknown[] = unknown[]> {
+  /** The config's name if any layer set one, else the function's name, else `'anonymous task'`. */
+  readonly name: string;
+  /** The merged config: global < `@Task()` < call site. */
+  readonly config: TaskConfig;
+  /** The function that runs. */
+  readonly func: (...args: A) => unknown;
+  /** The arguments it is called with. */
+  readonly args: Readonly<A>;
+  /**
+   * Aborted when the application shuts down and the task is not shielded, or when a shielded
+   * task outlives `shutdownTimeout`. Pass it to `fetch`, streams and timers to stop early.
+   */
+  readonly signal: AbortSignal;
+}
+
+const decorated = new WeakMap<object, TaskConfig>();
+
+/**
+ * Gives a provider or controller method its task configuration, applied whenever the method
+ * is scheduled (call-site options still win). On singleton providers and controllers the method
+ * is bound to its instance, so `tasks.schedule(this.mailer.send, id)` keeps `this`.
+ *
+ * @example
+ * ```ts
+ * @Injectable()
+ * export class Mailer {
+ *   @Task({ name: 'send_confirmation', shield: true })
+ *   async sendConfirmation(orderId: string) {}
+ * }
+ * ```
+ */
+export function Task(options: TaskOptions = {}) {
+  const config = new TaskConfig(options);
+  return <T extends (...args: never[]) => unknown>(
+    _target: object,
+    key: string | symbol,
+    descriptor: TypedPropertyDescriptor<T>,
+  ): void => {
+    if (typeof descriptor.value !== 'function') {
+      throw new TasksError(messages.expected(`@Task() target \`${String(key)}\``, 'a method', descriptor.value));
+    }
+    decorated.set(descriptor.value, config);
+  };
+}
+
+/** The `@Task()` config of a function, if it (or the method it was bound from) has one. */
+export function decoratedConfig(fn: object): TaskConfig | undefined {
+  return decorated.get(fn);
+}
+
+/** Records that `bound` is `original` bound to an instance, so it keeps the `@Task()` config. */
+export function registerBound(bound: object, original: object): void {
+  const config = decorated.get(original);
+  if (config !== undefined) decorated.set(bound, config);
+}

@@ -1,0 +1,35 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { DiscoveryService, MetadataScanner } from '@nestjs/core';
+import { decoratedConfig, registerBound } from './task.js';
+
+/**
+ * Binds every `@Task()` method of singleton providers and controllers to its instance, so
+ * `tasks.schedule(this.mailer.send, id)` keeps `this` and still carries the method's config.
+ * Request-scoped and transient instances are skipped (there is no one instance to bind to).
+ */
+@Injectable()
+export class TasksExplorer implements OnModuleInit {
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+  ) {}
+
+  onModuleInit(): void {
+    for (const wrapper of [...this.discovery.getProviders(), ...this.discovery.getControllers()]) {
+      const instance: unknown = wrapper.instance;
+      if (instance === null || typeof instance !== 'object' || !wrapper.isDependencyTreeStatic()) continue;
+      for (const name of this.scanner.getAllMethodNames(Object.getPrototypeOf(instance))) {
+        bindTaskMethod(instance as Record<string, unknown>, name);
+      }
+    }
+  }
+}
+
+function bindTaskMethod(instance: Record<string, unknown>, name: string): void {
+  const method = instance[name];
+  if (typeof method !== 'function' || decoratedConfig(method) === undefined) return;
+  if (Object.prototype.hasOwnProperty.call(instance, name)) return;
+  const bound: unknown = method.bind(instance);
+  registerBound(bound as object, method);
+  Object.defineProperty(instance, name, { value: bound, configurable: true, writable: true });
+}

@@ -1,0 +1,64 @@
+/**
+ * Every log line and error text nestjs-tasks writes. Tests assert with these
+ * same functions, so a wording change is made here once.
+ */
+import { inspect } from 'node:util';
+
+/** Timing modes, as users write them. */
+export type TaskMode = 'immediate' | 'afterRoute' | 'afterResponse';
+
+/** Renders any value for a message without ever throwing. */
+export function describeValue(value: unknown): string {
+  try {
+    const shown =
+      typeof value === 'function'
+        ? `[function ${value.name || 'anonymous'}]`
+        : inspect(value, { depth: 1, breakLength: Infinity, maxStringLength: 80 });
+    return `\`${shown}\` (${value === null ? 'null' : typeof value})`;
+  } catch {
+    return `\`[unprintable]\` (${typeof value})`;
+  }
+}
+
+/** Renders a thrown value (Error or not) as one line, without ever throwing. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    try {
+      return `${error.name}: ${error.message}`;
+    } catch {
+      return '[unprintable Error]';
+    }
+  }
+  return `non-Error value ${describeValue(error)}`;
+}
+
+/** The stack of a thrown value, if it has a readable one. */
+export function stackOf(error: unknown): string | undefined {
+  try {
+    return error instanceof Error && typeof error.stack === 'string' ? error.stack : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export const messages = {
+  expected: (what: string, expectation: string, value: unknown) =>
+    `Expected ${what} to be ${expectation}, got ${describeValue(value)}.`,
+  notAFunction: (value: unknown) =>
+    `Expected the task to be a function, got ${describeValue(value)}. Pass the function itself, e.g. \`tasks.schedule(sendEmail, to)\`, not its result \`tasks.schedule(sendEmail(to))\`.`,
+  unknownOption: (key: string, where: string, allowed: readonly string[]) =>
+    `Unknown option \`${key}\` in ${where}. Allowed options: ${allowed.join(', ')}.`,
+  outsideRequest: (mode: TaskMode) =>
+    `tasks.${mode}.schedule() was called outside an HTTP request, where there is no ${mode === 'afterRoute' ? 'route handler' : 'response'} to wait for. Call it from a controller, guard, interceptor, pipe or exception filter (or code they call) of an HTTP request handled by Nest with TasksModule.forRoot() imported, or use tasks.schedule() to run the task now.`,
+  taskFailed: (name: string, error: unknown) => `Task "${name}" failed: ${describeError(error)}`,
+  onErrorFailed: (name: string, error: unknown, handlerError: unknown) =>
+    `The onError handler of task "${name}" failed: ${describeError(handlerError)}. The task's own error was: ${describeError(error)}`,
+  droppedFailedRequest: (name: string, mode: TaskMode) =>
+    `Task "${name}" (${mode}) was not run: its request failed before the route handler completed. Set \`always: true\` on the task to run it anyway.`,
+  droppedShutdown: (name: string) =>
+    `Task "${name}" was not run: the application is shutting down and the task is not shielded.`,
+  shutdownDeadline: (timeout: number, names: readonly string[]) =>
+    `Shutdown timeout of ${timeout} ms reached; ${names.length} shielded task(s) still pending were aborted: ${names.map((name) => `"${name}"`).join(', ')}`,
+  shutdownWaiting: (count: number, timeout: number) =>
+    `Waiting up to ${timeout} ms for ${count} shielded task(s) to finish`,
+} as const;

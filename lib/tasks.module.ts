@@ -1,0 +1,88 @@
+import {
+  Global,
+  Module,
+  type DynamicModule,
+  type MiddlewareConsumer,
+  type NestModule,
+  type Provider,
+} from '@nestjs/common';
+import { APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
+import type { TaskConfig } from './task-config.js';
+import { TaskRunner } from './task-runner.js';
+import { TASKS_OPTIONS } from './tasks.constants.js';
+import { TasksExplorer } from './tasks.explorer.js';
+import { TasksInterceptor } from './tasks.interceptor.js';
+import { TasksMiddleware } from './tasks.middleware.js';
+import {
+  resolveTasksOptions,
+  type TasksModuleAsyncOptions,
+  type TasksModuleOptions,
+} from './tasks.options.js';
+import { TasksService } from './tasks.service.js';
+import { TasksShutdown } from './tasks.shutdown.js';
+
+const PROVIDERS: Provider[] = [
+  TaskRunner,
+  TasksService,
+  TasksExplorer,
+  TasksShutdown,
+  { provide: APP_INTERCEPTOR, useClass: TasksInterceptor },
+];
+
+/**
+ * Installs nestjs-tasks: a global module, imported once in the root module.
+ *
+ * @example
+ * ```ts
+ * @Module({ imports: [TasksModule.forRoot({ shutdownTimeout: 10_000 })] })
+ * export class AppModule {}
+ * ```
+ */
+@Global()
+@Module({})
+export class TasksModule implements NestModule {
+  /**
+   * Installs the module with global task defaults and module settings.
+   * @throws {TasksError} at once, naming any option of the wrong type
+   */
+  static forRoot(options: TasksModuleOptions | TaskConfig = {}): DynamicModule {
+    const resolved = resolveTasksOptions(options);
+    return TasksModule.build([{ provide: TASKS_OPTIONS, useValue: resolved }]);
+  }
+
+  /**
+   * Installs the module with options from a factory, e.g. from `ConfigService`.
+   *
+   * @example
+   * ```ts
+   * TasksModule.forRootAsync({
+   *   imports: [ConfigModule],
+   *   inject: [ConfigService],
+   *   useFactory: (config: ConfigService) => ({ shutdownTimeout: config.get('TASKS_SHUTDOWN_MS') }),
+   * })
+   * ```
+   */
+  static forRootAsync(options: TasksModuleAsyncOptions): DynamicModule {
+    const { useFactory, inject = [], imports = [] } = options;
+    const provider: Provider = {
+      provide: TASKS_OPTIONS,
+      inject,
+      useFactory: async (...args: never[]) => resolveTasksOptions(await useFactory(...args)),
+    };
+    return { ...TasksModule.build([provider]), imports: [DiscoveryModule, ...imports] };
+  }
+
+  private static build(optionsProviders: Provider[]): DynamicModule {
+    return {
+      module: TasksModule,
+      global: true,
+      imports: [DiscoveryModule],
+      providers: [...optionsProviders, ...PROVIDERS],
+      exports: [TasksService],
+    };
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(TasksMiddleware).forRoutes('{*path}');
+  }
+}

@@ -1,0 +1,51 @@
+import { Injectable } from '@nestjs/common';
+import { TaskRunner } from './task-runner.js';
+import { TaskScheduler } from './task-scheduler.js';
+
+/**
+ * Schedules background tasks. A singleton: inject it anywhere; inside an HTTP request it finds
+ * that request's scheduler by itself, so it never makes its dependants request-scoped.
+ *
+ * - `tasks.schedule(fn, ...args)`: run now (on a microtask), in or out of a request;
+ * - `tasks.afterRoute.schedule(...)`: once the route handler has completed;
+ * - `tasks.afterResponse.schedule(...)`: once the handler has completed and the response is sent;
+ * - `.task({ name, shield, onError, always })` on each: the same, with a call-site config.
+ *
+ * @example
+ * ```ts
+ * @Post()
+ * create(@Body() body: CreateOrder) {
+ *   const id = save(body);
+ *   this.tasks.afterResponse.schedule(this.mailer.sendConfirmation, id);
+ *   return { id };
+ * }
+ * ```
+ */
+@Injectable()
+export class TasksService extends TaskScheduler {
+  /** Tasks that start when the route handler's observable completes. */
+  readonly afterRoute: TaskScheduler;
+  /** Tasks that start when the handler has completed and the response has been sent (or the client left). */
+  readonly afterResponse: TaskScheduler;
+
+  constructor(runner: TaskRunner) {
+    super(runner, 'immediate');
+    this.afterRoute = new TaskScheduler(runner, 'afterRoute');
+    this.afterResponse = new TaskScheduler(runner, 'afterResponse');
+  }
+
+  /**
+   * Resolves when no task is pending or running — at once if none is. Counts every task
+   * scheduled and not yet settled, including deferred tasks still waiting for their request.
+   * Never rejects.
+   *
+   * @example
+   * ```ts
+   * await request(app.getHttpServer()).post('/orders');
+   * await app.get(TasksService).onIdle();
+   * ```
+   */
+  onIdle(): Promise<void> {
+    return this.runner.onIdle();
+  }
+}

@@ -1,0 +1,84 @@
+import 'reflect-metadata';
+import type { INestApplication, LoggerService, ModuleMetadata } from '@nestjs/common';
+import { Module } from '@nestjs/common';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Test } from '@nestjs/testing';
+import request from 'supertest';
+import { TasksModule, TasksService, type TasksModuleOptions } from '../../lib/index.js';
+
+/** Every HTTP case runs on both adapters. */
+export const adapters = [
+  ['express', () => new ExpressAdapter()],
+  ['fastify', () => new FastifyAdapter()],
+] as const;
+
+export type AdapterName = (typeof adapters)[number][0];
+
+/** One log line as the app's logger received it. */
+export interface LogLine {
+  level: 'log' | 'error' | 'warn' | 'debug' | 'verbose' | 'fatal';
+  message: string;
+  rest: unknown[];
+}
+
+/** A logger that keeps every line, including debug, so tests can assert on them. */
+export class RecordingLogger implements LoggerService {
+  readonly lines: LogLine[] = [];
+  log(message: unknown, ...rest: unknown[]) { this.push('log', message, rest); }
+  error(message: unknown, ...rest: unknown[]) { this.push('error', message, rest); }
+  warn(message: unknown, ...rest: unknown[]) { this.push('warn', message, rest); }
+  debug(message: unknown, ...rest: unknown[]) { this.push('debug', message, rest); }
+  verbose(message: unknown, ...rest: unknown[]) { this.push('verbose', message, rest); }
+  fatal(message: unknown, ...rest: unknown[]) { this.push('fatal', message, rest); }
+
+  /** Lines of one level written by nestjs-tasks (context `Tasks`). */
+  tasks(level: LogLine['level']): LogLine[] {
+    return this.lines.filter((line) => line.level === level && line.rest.includes('Tasks'));
+  }
+
+  private push(level: LogLine['level'], message: unknown, rest: unknown[]) {
+    this.lines.push({ level, message: String(message), rest });
+  }
+}
+
+export interface TestApp {
+  app: INestApplication;
+  http: ReturnType<typeof request>;
+  tasks: TasksService;
+  logger: RecordingLogger;
+  url: string;
+  get<T>(type: new (...args: never[]) => T): T;
+}
+
+export interface StartOptions extends Pick<ModuleMetadata, 'controllers' | 'providers' | 'imports'> {
+  tasks?: TasksModuleOptions;
+  /** Import this instead of TasksModule.forRoot(tasks). */
+  tasksModule?: ModuleMetadata['imports'];
+}
+
+/** Boots a real Nest app on 127.0.0.1 with an ephemeral port. */
+export async function startApp(adapterName: AdapterName, options: StartOptions): Promise<TestApp> {
+  @Module({
+    imports: [...(options.tasksModule ?? [TasksModule.forRoot(options.tasks)]), ...(options.imports ?? [])],
+    controllers: options.controllers ?? [],
+    providers: options.providers ?? [],
+  })
+  class TestAppModule {}
+
+  const moduleRef = await Test.createTestingModule({ imports: [TestAppModule] }).compile();
+  const adapter = adapters.find(([name]) => name === adapterName)![1]();
+  const logger = new RecordingLogger();
+  const app = moduleRef.createNestApplication(adapter, { logger });
+  await app.listen(0, '127.0.0.1');
+  if (adapterName === 'fastify') await (app as NestFastifyApplication).getHttpAdapter().getInstance().ready();
+  const url = await app.getUrl();
+  return {
+    app,
+    http: request(url.replace('[::1]', '127.0.0.1')),
+    tasks: app.get(TasksService),
+    logger,
+    url,
+    get: (type) => app.get(type),
+  };
+}

@@ -1,0 +1,87 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { adapters, startApp, type TestApp } from './app/harness.js';
+import { Probe } from './app/probe.js';
+import { TimingController, held } from './app/timing.controller.js';
+import { gate } from './app/probe.js';
+
+describe.each(adapters)('timing modes on %s', (adapter) => {
+  let t: TestApp;
+  let probe: Probe;
+
+  beforeEach(async () => {
+    t = await startApp(adapter, { controllers: [TimingController], providers: [Probe] });
+    probe = t.get(Probe);
+  });
+  afterEach(() => t.app.close());
+
+  it('runs one task per mode and answers 200 (smoke)', async () => {
+    await t.http.get('/timing/async').expect(200, { ok: true });
+    await t.tasks.onIdle();
+    expect(probe.events).toEqual(expect.arrayContaining(['start:A', 'start:B', 'start:C']));
+  });
+
+  it('starts immediate, then afterRoute, then afterResponse, each in scheduling order, for a synchronous handler', async () => {
+    await t.http.get('/timing/sync').expect(200);
+    await t.tasks.onIdle();
+    expect(probe.events).toEqual([
+      'handler:return',
+      'start:A1',
+      'start:A2',
+      'start:B1',
+      'start:B2',
+      'start:C1',
+      'start:C2',
+    ]);
+  });
+
+  it('starts afterRoute tasks only once the async handler has returned', async () => {
+    await t.http.get('/timing/async').expect(200);
+    await t.tasks.onIdle();
+    expect(probe.events.indexOf('start:A')).toBeLessThan(probe.events.indexOf('handler:return'));
+    expect(probe.events.indexOf('handler:return')).toBeLessThan(probe.events.indexOf('start:B'));
+    expect(probe.events.indexOf('start:B')).toBeLessThan(probe.events.indexOf('start:C'));
+  });
+
+  it('never starts an immediate task inside the schedule() call', async () => {
+    await t.http.get('/timing/not-in-schedule-call').expect(200);
+    await t.tasks.onIdle();
+    expect(probe.events).toEqual(['ran:later', 'immediate:ran']);
+  });
+
+  it('has started an immediate task while the handler is still awaiting', async () => {
+    await t.http.get('/timing/immediate-while-awaiting').expect(200, { started: true });
+    expect(probe.events).toEqual(['task:started', 'handler:saw-task']);
+  });
+
+  it('runs sync and async task functions with their arguments', async () => {
+    await t.http.get('/timing/sync-and-async').expect(200);
+    await t.tasks.onIdle();
+    expect(probe.events.sort()).toEqual(['async:two', 'sync:1']);
+  });
+
+  it('answers without waiting for any task', async () => {
+    held.gate = gate();
+    await t.http.get('/timing/held').expect(200, { ok: true });
+    await probe.waitFor('held:C:start');
+    expect(probe.events.filter((event) => event.endsWith(':end'))).toEqual([]);
+    held.gate.open();
+    await t.tasks.onIdle();
+    expect(probe.events.filter((event) => event.endsWith(':end')).sort()).toEqual([
+      'held:A:end',
+      'held:B:end',
+      'held:C:end',
+    ]);
+  });
+
+  it.each(['json', 'file', 'sse', 'manual'])(
+    'starts afterResponse tasks of a %s route after the response has finished',
+    async (kind) => {
+      const response = await t.http.get(`/timing/${kind}`).expect(200);
+      await t.tasks.onIdle();
+      expect(probe.events).toEqual([`${kind}:afterRoute`, `${kind}:afterResponse:finished=true`]);
+      if (kind === 'file') expect(response.body.toString()).toBe('chunk-1,chunk-2,chunk-3');
+      if (kind === 'sse') expect(response.text).toContain('data: {"index":2}');
+      if (kind === 'manual') expect(response.text).toBe('manual body');
+    },
+  );
+});
