@@ -25,6 +25,7 @@ export interface LogLine {
 /** A logger that keeps every line, including debug, so tests can assert on them. */
 export class RecordingLogger implements LoggerService {
   readonly lines: LogLine[] = [];
+  private waiters: { message: string; resolve: () => void }[] = [];
   log(message: unknown, ...rest: unknown[]) { this.push('log', message, rest); }
   error(message: unknown, ...rest: unknown[]) { this.push('error', message, rest); }
   warn(message: unknown, ...rest: unknown[]) { this.push('warn', message, rest); }
@@ -37,8 +38,19 @@ export class RecordingLogger implements LoggerService {
     return this.lines.filter((line) => line.level === level && line.rest.includes('Tasks'));
   }
 
+  /** Resolves once a line with exactly `message` is written; rejects after `timeoutMs`. */
+  waitForLine(message: string, timeoutMs = 5000): Promise<void> {
+    if (this.lines.some((line) => line.message === message)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for log line "${message}"`)), timeoutMs);
+      this.waiters.push({ message, resolve: () => (clearTimeout(timer), resolve()) });
+    });
+  }
+
   private push(level: LogLine['level'], message: unknown, rest: unknown[]) {
-    this.lines.push({ level, message: String(message), rest });
+    const text = String(message);
+    this.lines.push({ level, message: text, rest });
+    for (const waiter of this.waiters.filter((candidate) => candidate.message === text)) waiter.resolve();
   }
 }
 

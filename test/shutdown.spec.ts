@@ -1,0 +1,106 @@
+import { describe, expect, it } from '@jest/globals';
+import { currentTask, type TasksModuleOptions } from '../lib/index.js';
+import { messages } from '../lib/tasks.messages.js';
+import { adapters, startApp, type TestApp } from './app/harness.js';
+import { PlanController, plan } from './app/plan.controller.js';
+import { Probe, gate } from './app/probe.js';
+
+/** Resolves when `signal` aborts. */
+const aborted = (signal: AbortSignal) =>
+  new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+
+describe.each(adapters)('shutdown on %s', (adapter) => {
+  let t: TestApp;
+  let probe: Probe;
+  const start = async (tasks?: TasksModuleOptions) => {
+    t = await startApp(adapter, { controllers: [PlanController], providers: [Probe], tasks });
+    probe = t.get(Probe);
+  };
+  const track = (promise: Promise<void>) => {
+    const state = { done: false };
+    void promise.then(() => (state.done = true));
+    return state;
+  };
+
+  it('aborts running unshielded tasks without awaiting them, and awaits shielded ones', async () => {
+    await start();
+    const release = gate();
+    plan.run = (tasks) => {
+      tasks.task({ name: 'unshielded' }).schedule(async () => {
+        probe.record('unshielded:start');
+        await aborted(currentTask()!.signal);
+        probe.record('unshielded:aborted');
+        await new Promise(() => undefined); // never settles: close must not wait for it
+      });
+      tasks.afterResponse.task({ name: 'shielded', shield: true }).schedule(async () => {
+        probe.record('shielded:start');
+        await release.promise;
+        probe.record(`shielded:end:aborted=${currentTask()!.signal.aborted}`);
+      });
+    };
+    await t.http.get('/plan').expect(200);
+    await probe.waitFor('shielded:start');
+    const closing = track(t.app.close());
+    await probe.waitFor('unshielded:aborted');
+    expect(closing.done).toBe(false);
+    release.open();
+    await probe.waitFor('shielded:end:aborted=false');
+    await t.app.close();
+    expect(closing.done).toBe(true);
+  });
+
+  it('aborts and names shielded tasks still running at shutdownTimeout', async () => {
+    await start({ shutdownTimeout: 100 });
+    let signal: AbortSignal | undefined;
+    plan.run = (tasks) => {
+      tasks.task({ name: 'stuck', shield: true }).schedule(async () => {
+        signal = currentTask()!.signal;
+        probe.record('stuck:start');
+        await new Promise(() => undefined);
+      });
+    };
+    await t.http.get('/plan').expect(200);
+    await probe.waitFor('stuck:start');
+    const started = Date.now();
+    await t.app.close();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(90);
+    expect(signal!.aborted).toBe(true);
+    expect(t.logger.tasks('warn').map((line) => line.message)).toEqual([messages.shutdownDeadline(100, ['stuck'])]);
+  });
+
+  it('refuses new unshielded tasks once shutdown has begun, and runs and awaits shielded ones', async () => {
+    await start({ shutdownTimeout: Infinity });
+    const release = gate();
+    plan.run = (tasks) => {
+      tasks.task({ name: 'drainer', shield: true }).schedule(async () => {
+        probe.record('drainer:start');
+        await release.promise;
+        tasks.task({ name: 'late-unshielded' }).schedule(() => probe.record('late-unshielded:ran'));
+        tasks.task({ name: 'late-shielded', shield: true }).schedule(async () => {
+          await new Promise((resolve) => setImmediate(resolve));
+          probe.record('late-shielded:ran');
+        });
+      });
+    };
+    await t.http.get('/plan').expect(200);
+    await probe.waitFor('drainer:start');
+    const closing = t.app.close();
+    await t.logger.waitForLine(messages.shutdownWaiting(1, Infinity));
+    release.open();
+    await closing;
+    expect(probe.has('late-shielded:ran')).toBe(true);
+    expect(probe.has('late-unshielded:ran')).toBe(false);
+    expect(t.logger.tasks('debug').map((line) => line.message)).toContain(messages.droppedShutdown('late-unshielded'));
+  });
+
+  it('closes at once when no task is running', async () => {
+    await start();
+    plan.run = (tasks) => {
+      tasks.schedule(() => undefined);
+    };
+    await t.http.get('/plan').expect(200);
+    await t.tasks.onIdle();
+    await t.app.close();
+    expect(t.logger.tasks('warn')).toEqual([]);
+  });
+});
