@@ -5,9 +5,11 @@ import { messages } from './tasks.messages.js';
 /**
  * A scheduled task, as returned by `schedule()` and handed to `onError` handlers.
  *
- * @typeParam A - the argument types of `func`
+ * @typeParam A - the argument types of `func`. The default is `any[]` so that every
+ *   `Task<[string]>` is also a plain `Task` (a function type is contravariant in its parameters).
  */
-export interface Task<A extends unknown[] = unknown[]> {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export interface Task<A extends unknown[] = any[]> {
   /** The config's name if any layer set one, else the function's name, else `'anonymous task'`. */
   readonly name: string;
   /** The merged config: global < `@Task()` < call site. */

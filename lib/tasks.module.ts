@@ -13,11 +13,7 @@ import { TASKS_OPTIONS } from './tasks.constants.js';
 import { TasksExplorer } from './tasks.explorer.js';
 import { TasksInterceptor } from './tasks.interceptor.js';
 import { TasksMiddleware } from './tasks.middleware.js';
-import {
-  resolveTasksOptions,
-  type TasksModuleAsyncOptions,
-  type TasksModuleOptions,
-} from './tasks.options.js';
+import { resolveTasksOptions, type TasksModuleAsyncOptions, type TasksModuleOptions } from './tasks.options.js';
 import { TasksService } from './tasks.service.js';
 import { TasksShutdown } from './tasks.shutdown.js';
 

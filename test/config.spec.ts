@@ -56,9 +56,13 @@ describe.each(adapters)('config layers and @Task on %s', (adapter) => {
       tasks.task({ shield: false, always: false }).schedule(mailer.sendConfirmation, 'c'),
     ]);
     expect(plain!.config).toEqual(new TaskConfig({ name: 'global-name', shield: false, onError, always: true }));
-    expect(decorated!.config).toEqual(new TaskConfig({ name: 'send_confirmation', shield: true, onError, always: true }));
+    expect(decorated!.config).toEqual(
+      new TaskConfig({ name: 'send_confirmation', shield: true, onError, always: true }),
+    );
     expect(callSite!.config).toEqual(new TaskConfig({ name: 'call-site', shield: true, onError, always: true }));
-    expect(explicitFalse!.config).toEqual(new TaskConfig({ name: 'send_confirmation', shield: false, onError, always: false }));
+    expect(explicitFalse!.config).toEqual(
+      new TaskConfig({ name: 'send_confirmation', shield: false, onError, always: false }),
+    );
     expect(callSite!.name).toBe('call-site');
   });
 
@@ -76,9 +80,18 @@ describe.each(adapters)('config layers and @Task on %s', (adapter) => {
     const [byConfig, byFunction, anonymous] = await scheduleInRequest((tasks) => [
       tasks.task({ name: 'configured' }).schedule(namedFunction),
       tasks.schedule(namedFunction),
-      tasks.schedule((() => () => undefined)()),
+      tasks.schedule(
+        (
+          () => () =>
+            undefined
+        )(),
+      ),
     ]);
-    expect([byConfig!.name, byFunction!.name, anonymous!.name]).toEqual(['configured', 'namedFunction', 'anonymous task']);
+    expect([byConfig!.name, byFunction!.name, anonymous!.name]).toEqual([
+      'configured',
+      'namedFunction',
+      'anonymous task',
+    ]);
   });
 
   it('exposes func, args and an unaborted signal on the task', async () => {

@@ -34,7 +34,8 @@ describe.each(adapters)('request context on %s', (adapter) => {
     await t.http.get('/context/everywhere/7').expect(200);
     await t.tasks.onIdle();
     for (const where of ['guard', 'interceptor', 'pipe', 'handler']) {
-      for (const mode of ['immediate', 'afterRoute', 'afterResponse']) expect(probe.events).toContain(`${where}:${mode}`);
+      for (const mode of ['immediate', 'afterRoute', 'afterResponse'])
+        expect(probe.events).toContain(`${where}:${mode}`);
     }
     expect(probe.events.indexOf('guard:afterRoute')).toBeLessThan(probe.events.indexOf('guard:afterResponse'));
   });
@@ -51,7 +52,9 @@ describe.each(adapters)('request context on %s', (adapter) => {
   });
 
   it('refuses afterRoute and afterResponse outside a request with a TasksError naming the fix', () => {
-    expect(() => t.tasks.afterRoute.schedule(() => undefined)).toThrow(new TasksError(messages.outsideRequest('afterRoute')));
+    expect(() => t.tasks.afterRoute.schedule(() => undefined)).toThrow(
+      new TasksError(messages.outsideRequest('afterRoute')),
+    );
     expect(() => t.tasks.afterResponse.task({ name: 'x' }).schedule(() => undefined)).toThrow(
       new TasksError(messages.outsideRequest('afterResponse')),
     );

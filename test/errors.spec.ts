@@ -20,8 +20,20 @@ describe.each(adapters)('task errors on %s', (adapter) => {
   });
 
   it.each([
-    ['throws synchronously', () => { throw new Error('sync boom'); }, 'Error: sync boom'],
-    ['rejects with an Error', async () => { throw new TypeError('async boom'); }, 'TypeError: async boom'],
+    [
+      'throws synchronously',
+      () => {
+        throw new Error('sync boom');
+      },
+      'Error: sync boom',
+    ],
+    [
+      'rejects with an Error',
+      async () => {
+        throw new TypeError('async boom');
+      },
+      'TypeError: async boom',
+    ],
     ['rejects with a string', () => Promise.reject('plain string'), "non-Error value `'plain string'` (string)"],
     ['rejects with undefined', () => Promise.reject(undefined), 'non-Error value `undefined` (undefined)'],
     ['rejects with null', () => Promise.reject(null), 'non-Error value `null` (null)'],
@@ -49,7 +61,9 @@ describe.each(adapters)('task errors on %s', (adapter) => {
     };
     await t.http.get('/plan').expect(200);
     await t.tasks.onIdle();
-    expect(t.logger.tasks('error').map((line) => line.message)).toEqual([messages.taskFailed('rebuildIndex', new Error('x'))]);
+    expect(t.logger.tasks('error').map((line) => line.message)).toEqual([
+      messages.taskFailed('rebuildIndex', new Error('x')),
+    ]);
   });
 
   it('hands an immediate task error to the global onError, not the log; the response is 200', async () => {
@@ -63,7 +77,7 @@ describe.each(adapters)('task errors on %s', (adapter) => {
     await t.http.get('/plan').expect(200, { ok: true });
     await t.tasks.onIdle();
     expect(onError).toHaveBeenCalledTimes(1);
-    expect(onError).toHaveBeenCalledWith(scheduled, error);
+    expect(onError).toHaveBeenCalledWith(scheduled!, error);
     expect(t.logger.tasks('error')).toEqual([]);
   });
 
@@ -124,7 +138,12 @@ describe.each(adapters)('task errors on %s', (adapter) => {
   });
 
   it.each([
-    ['throws', () => { throw new Error('handler broke'); }],
+    [
+      'throws',
+      () => {
+        throw new Error('handler broke');
+      },
+    ],
     ['rejects', () => Promise.reject(new Error('handler broke'))],
   ])('logs both errors when onError %s, and keeps the other tasks running', async (_case, onError) => {
     await start({ onError });
@@ -148,9 +167,15 @@ describe.each(adapters)('task errors on %s', (adapter) => {
   it('does not let a failing task change the response or other requests', async () => {
     await start();
     plan.run = (tasks) => {
-      tasks.schedule(() => { throw new Error('immediate'); });
-      tasks.afterRoute.schedule(() => { throw new Error('afterRoute'); });
-      tasks.afterResponse.schedule(() => { throw new Error('afterResponse'); });
+      tasks.schedule(() => {
+        throw new Error('immediate');
+      });
+      tasks.afterRoute.schedule(() => {
+        throw new Error('afterRoute');
+      });
+      tasks.afterResponse.schedule(() => {
+        throw new Error('afterResponse');
+      });
       return { body: 'intact' };
     };
     await t.http.get('/plan').expect(200, { body: 'intact' });

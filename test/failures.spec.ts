@@ -47,28 +47,35 @@ describe.each(adapters)('failed requests on %s', (adapter) => {
     ['a pipe rejects', '/fail/pipe/1', 400, 'pipe'],
     ['an interceptor rejects', '/fail/interceptor', 400, 'interceptor'],
     ['an exception filter answers 200', '/fail/filtered', 200, 'handler'],
-  ])('when %s, runs immediate and always tasks only, and logs each dropped task', async (_case, path, status, prefix) => {
-    await t.http.get(path).expect(status);
-    await t.tasks.onIdle();
-    expect(ran(probe, prefix)).toEqual([
-      `${prefix}:afterResponse:always`,
-      `${prefix}:afterRoute:always`,
-      `${prefix}:immediate`,
-    ]);
-    expect(probe.has('handler:ran')).toBe(false);
-    const debug = t.logger.tasks('debug').map((line) => line.message);
-    expect(debug).toEqual(
-      expect.arrayContaining([
-        messages.droppedFailedRequest(`${prefix}:afterRoute`, 'afterRoute'),
-        messages.droppedFailedRequest(`${prefix}:afterResponse`, 'afterResponse'),
-      ]),
-    );
-  });
+  ])(
+    'when %s, runs immediate and always tasks only, and logs each dropped task',
+    async (_case, path, status, prefix) => {
+      await t.http.get(path).expect(status);
+      await t.tasks.onIdle();
+      expect(ran(probe, prefix)).toEqual([
+        `${prefix}:afterResponse:always`,
+        `${prefix}:afterRoute:always`,
+        `${prefix}:immediate`,
+      ]);
+      expect(probe.has('handler:ran')).toBe(false);
+      const debug = t.logger.tasks('debug').map((line) => line.message);
+      expect(debug).toEqual(
+        expect.arrayContaining([
+          messages.droppedFailedRequest(`${prefix}:afterRoute`, 'afterRoute'),
+          messages.droppedFailedRequest(`${prefix}:afterResponse`, 'afterResponse'),
+        ]),
+      );
+    },
+  );
 
   it('drops the tasks an exception filter schedules on a failed request unless always is set', async () => {
     await t.http.get('/fail/filtered').expect(200, { recovered: true });
     await t.tasks.onIdle();
-    expect(ran(probe, 'filter')).toEqual(['filter:afterResponse:always', 'filter:afterRoute:always', 'filter:immediate']);
+    expect(ran(probe, 'filter')).toEqual([
+      'filter:afterResponse:always',
+      'filter:afterRoute:always',
+      'filter:immediate',
+    ]);
   });
 
   it('does not fail a request because the client went away', async () => {

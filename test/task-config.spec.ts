@@ -9,7 +9,12 @@ describe('TaskConfig', () => {
   it('merges two empty configs into one with every field unset', () => {
     const merged = new TaskConfig().merge(new TaskConfig());
     expect(merged).toEqual(new TaskConfig());
-    expect([merged.name, merged.shield, merged.onError, merged.always]).toEqual([undefined, undefined, undefined, undefined]);
+    expect([merged.name, merged.shield, merged.onError, merged.always]).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
   });
 
   it('lets every defined field of the other config win, an explicit false included', () => {
@@ -52,6 +57,8 @@ describe('TaskConfig', () => {
   });
 
   it('names the bad value in its message', () => {
-    expect(() => new TaskConfig({ shield: 'yes' } as never)).toThrow("Expected `shield` to be a boolean or undefined, got `'yes'` (string).");
+    expect(() => new TaskConfig({ shield: 'yes' } as never)).toThrow(
+      "Expected `shield` to be a boolean or undefined, got `'yes'` (string).",
+    );
   });
 });

@@ -8,14 +8,32 @@ import { PlanController, plan } from './app/plan.controller.js';
 
 describe('TasksModule.forRoot() input', () => {
   it.each([
-    [{ shutdownTimeout: -1 }, messages.expected('`shutdownTimeout`', 'a number of milliseconds >= 0 (or Infinity)', -1)],
-    [{ shutdownTimeout: '5s' }, messages.expected('`shutdownTimeout`', 'a number of milliseconds >= 0 (or Infinity)', '5s')],
-    [{ shutdownTimeout: NaN }, messages.expected('`shutdownTimeout`', 'a number of milliseconds >= 0 (or Infinity)', NaN)],
-    [{ onError: 'console' }, messages.expected('`onError`', 'a function `(task, error) => void` or undefined', 'console')],
+    [
+      { shutdownTimeout: -1 },
+      messages.expected('`shutdownTimeout`', 'a number of milliseconds >= 0 (or Infinity)', -1),
+    ],
+    [
+      { shutdownTimeout: '5s' },
+      messages.expected('`shutdownTimeout`', 'a number of milliseconds >= 0 (or Infinity)', '5s'),
+    ],
+    [
+      { shutdownTimeout: NaN },
+      messages.expected('`shutdownTimeout`', 'a number of milliseconds >= 0 (or Infinity)', NaN),
+    ],
+    [
+      { onError: 'console' },
+      messages.expected('`onError`', 'a function `(task, error) => void` or undefined', 'console'),
+    ],
     [{ shield: 'yes' }, messages.expected('`shield`', 'a boolean or undefined', 'yes')],
     [
       { timeout: 5 },
-      messages.unknownOption('timeout', 'TasksModule options', ['name', 'shield', 'onError', 'always', 'shutdownTimeout']),
+      messages.unknownOption('timeout', 'TasksModule options', [
+        'name',
+        'shield',
+        'onError',
+        'always',
+        'shutdownTimeout',
+      ]),
     ],
     [42, messages.expected('TasksModule options', 'an object', 42)],
   ])('refuses %p when forRoot is called, naming the value', (options, message) => {

@@ -44,7 +44,10 @@ const recordFrom = (tasks: TasksService, probe: Probe, where: string) => {
 
 @Injectable()
 export class SchedulingGuard implements CanActivate {
-  constructor(private readonly tasks: TasksService, private readonly probe: Probe) {}
+  constructor(
+    private readonly tasks: TasksService,
+    private readonly probe: Probe,
+  ) {}
   canActivate() {
     recordFrom(this.tasks, this.probe, 'guard');
     return true;
@@ -53,7 +56,10 @@ export class SchedulingGuard implements CanActivate {
 
 @Injectable()
 export class SchedulingInterceptor implements NestInterceptor {
-  constructor(private readonly tasks: TasksService, private readonly probe: Probe) {}
+  constructor(
+    private readonly tasks: TasksService,
+    private readonly probe: Probe,
+  ) {}
   intercept(_context: unknown, next: CallHandler) {
     recordFrom(this.tasks, this.probe, 'interceptor');
     return next.handle();
@@ -62,7 +68,10 @@ export class SchedulingInterceptor implements NestInterceptor {
 
 @Injectable()
 export class SchedulingPipe implements PipeTransform {
-  constructor(private readonly tasks: TasksService, private readonly probe: Probe) {}
+  constructor(
+    private readonly tasks: TasksService,
+    private readonly probe: Probe,
+  ) {}
   transform(value: string) {
     recordFrom(this.tasks, this.probe, 'pipe');
     return value;
@@ -74,7 +83,10 @@ export class Teapot extends Error {}
 @Catch(Teapot)
 @Injectable()
 export class SchedulingFilter implements ExceptionFilter {
-  constructor(private readonly tasks: TasksService, private readonly probe: Probe) {}
+  constructor(
+    private readonly tasks: TasksService,
+    private readonly probe: Probe,
+  ) {}
   catch(_error: Teapot, host: ArgumentsHost) {
     this.tasks.schedule(() => this.probe.record('filter:immediate'));
     this.tasks.afterResponse.task({ always: true }).schedule(() => this.probe.record('filter:afterResponse'));
@@ -85,7 +97,10 @@ export class SchedulingFilter implements ExceptionFilter {
 /** Schedules an immediate task at start-up, outside any request. */
 @Injectable()
 export class StartupTasks implements OnModuleInit {
-  constructor(private readonly tasks: TasksService, private readonly probe: Probe) {}
+  constructor(
+    private readonly tasks: TasksService,
+    private readonly probe: Probe,
+  ) {}
   onModuleInit() {
     this.tasks.schedule(() => this.probe.record('startup:ran'));
   }
@@ -96,7 +111,10 @@ export const hold = { gate: gate() };
 
 @Controller('context')
 export class ContextController {
-  constructor(private readonly tasks: TasksService, private readonly probe: Probe) {}
+  constructor(
+    private readonly tasks: TasksService,
+    private readonly probe: Probe,
+  ) {}
 
   @Get('everywhere/:id')
   @UseGuards(SchedulingGuard)

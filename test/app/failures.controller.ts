@@ -27,7 +27,9 @@ export function scheduleAll(tasks: TasksService, probe: Probe, prefix: string): 
   tasks.task({ name: `${prefix}:immediate` }).schedule(mark(`${prefix}:immediate`));
   tasks.afterRoute.task({ name: `${prefix}:afterRoute` }).schedule(mark(`${prefix}:afterRoute`));
   tasks.afterResponse.task({ name: `${prefix}:afterResponse` }).schedule(mark(`${prefix}:afterResponse`));
-  tasks.afterRoute.task({ name: `${prefix}:afterRoute:always`, always: true }).schedule(mark(`${prefix}:afterRoute:always`));
+  tasks.afterRoute
+    .task({ name: `${prefix}:afterRoute:always`, always: true })
+    .schedule(mark(`${prefix}:afterRoute:always`));
   tasks.afterResponse
     .task({ name: `${prefix}:afterResponse:always`, always: true })
     .schedule(mark(`${prefix}:afterResponse:always`));
@@ -35,7 +37,10 @@ export function scheduleAll(tasks: TasksService, probe: Probe, prefix: string): 
 
 @Injectable()
 export class RejectingGuard implements CanActivate {
-  constructor(private readonly tasks: TasksService, private readonly probe: Probe) {}
+  constructor(
+    private readonly tasks: TasksService,
+    private readonly probe: Probe,
+  ) {}
   canActivate(): boolean {
     scheduleAll(this.tasks, this.probe, 'guard');
     return false;
@@ -44,7 +49,10 @@ export class RejectingGuard implements CanActivate {
 
 @Injectable()
 export class RejectingPipe implements PipeTransform {
-  constructor(private readonly tasks: TasksService, private readonly probe: Probe) {}
+  constructor(
+    private readonly tasks: TasksService,
+    private readonly probe: Probe,
+  ) {}
   transform(): never {
     scheduleAll(this.tasks, this.probe, 'pipe');
     throw new BadRequestException('bad param');
@@ -53,7 +61,10 @@ export class RejectingPipe implements PipeTransform {
 
 @Injectable()
 export class RejectingInterceptor implements NestInterceptor {
-  constructor(private readonly tasks: TasksService, private readonly probe: Probe) {}
+  constructor(
+    private readonly tasks: TasksService,
+    private readonly probe: Probe,
+  ) {}
   intercept(_context: unknown, _next: CallHandler): never {
     scheduleAll(this.tasks, this.probe, 'interceptor');
     throw new BadRequestException('rejected by interceptor');
@@ -65,7 +76,10 @@ export class Recoverable extends Error {}
 @Catch(Recoverable)
 @Injectable()
 export class Answer200Filter implements ExceptionFilter {
-  constructor(private readonly tasks: TasksService, private readonly probe: Probe) {}
+  constructor(
+    private readonly tasks: TasksService,
+    private readonly probe: Probe,
+  ) {}
   catch(_error: Recoverable, host: ArgumentsHost): void {
     scheduleAll(this.tasks, this.probe, 'filter');
     const response = host.switchToHttp().getResponse<{ status(code: number): { send(body: unknown): void } }>();
@@ -78,7 +92,10 @@ export const slow = { gate: gate() };
 
 @Controller('fail')
 export class FailuresController {
-  constructor(private readonly tasks: TasksService, private readonly probe: Probe) {}
+  constructor(
+    private readonly tasks: TasksService,
+    private readonly probe: Probe,
+  ) {}
 
   @Get('throws')
   throws() {

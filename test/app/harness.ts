@@ -8,12 +8,11 @@ import request from 'supertest';
 import { TasksModule, TasksService, type TasksModuleOptions } from '../../lib/index.js';
 
 /** Every HTTP case runs on both adapters. */
-export const adapters = [
-  ['express', () => new ExpressAdapter()],
-  ['fastify', () => new FastifyAdapter()],
-] as const;
+export const adapters = ['express', 'fastify'] as const;
 
-export type AdapterName = (typeof adapters)[number][0];
+export type AdapterName = (typeof adapters)[number];
+
+const createAdapter = { express: () => new ExpressAdapter(), fastify: () => new FastifyAdapter() };
 
 /** One log line as the app's logger received it. */
 export interface LogLine {
@@ -26,12 +25,24 @@ export interface LogLine {
 export class RecordingLogger implements LoggerService {
   readonly lines: LogLine[] = [];
   private waiters: { message: string; resolve: () => void }[] = [];
-  log(message: unknown, ...rest: unknown[]) { this.push('log', message, rest); }
-  error(message: unknown, ...rest: unknown[]) { this.push('error', message, rest); }
-  warn(message: unknown, ...rest: unknown[]) { this.push('warn', message, rest); }
-  debug(message: unknown, ...rest: unknown[]) { this.push('debug', message, rest); }
-  verbose(message: unknown, ...rest: unknown[]) { this.push('verbose', message, rest); }
-  fatal(message: unknown, ...rest: unknown[]) { this.push('fatal', message, rest); }
+  log(message: unknown, ...rest: unknown[]) {
+    this.push('log', message, rest);
+  }
+  error(message: unknown, ...rest: unknown[]) {
+    this.push('error', message, rest);
+  }
+  warn(message: unknown, ...rest: unknown[]) {
+    this.push('warn', message, rest);
+  }
+  debug(message: unknown, ...rest: unknown[]) {
+    this.push('debug', message, rest);
+  }
+  verbose(message: unknown, ...rest: unknown[]) {
+    this.push('verbose', message, rest);
+  }
+  fatal(message: unknown, ...rest: unknown[]) {
+    this.push('fatal', message, rest);
+  }
 
   /** Lines of one level written by nestjs-tasks (context `Tasks`). */
   tasks(level: LogLine['level']): LogLine[] {
@@ -79,7 +90,7 @@ export async function startApp(adapterName: AdapterName, options: StartOptions):
   class TestAppModule {}
 
   const moduleRef = await Test.createTestingModule({ imports: [TestAppModule] }).compile();
-  const adapter = adapters.find(([name]) => name === adapterName)![1]();
+  const adapter = createAdapter[adapterName]();
   const logger = new RecordingLogger();
   const app = moduleRef.createNestApplication(adapter, { logger });
   await app.listen(0, '127.0.0.1');

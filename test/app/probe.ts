@@ -24,10 +24,19 @@ export class Probe {
     if (this.has(event)) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new Error(`timed out after ${timeoutMs} ms waiting for "${event}"; saw ${JSON.stringify(this.events)}`)),
+        () =>
+          reject(
+            new Error(`timed out after ${timeoutMs} ms waiting for "${event}"; saw ${JSON.stringify(this.events)}`),
+          ),
         timeoutMs,
       );
-      this.waiters.push({ event, resolve: () => { clearTimeout(timer); resolve(); } });
+      this.waiters.push({
+        event,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
     });
   }
 }
