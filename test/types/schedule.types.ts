@@ -1,0 +1,30 @@
+/**
+ * Type tests, checked by `npm run typecheck`: each `@ts-expect-error` fails the check if the
+ * line below it compiles.
+ */
+import { TaskConfig, TasksService, type Task, type TaskErrorHandler } from '../../lib/index.js';
+
+declare const tasks: TasksService;
+const sync = (id: string, retries: number): string => `${id}:${retries}`;
+
+export const ok: Task<[string, number]> = tasks.schedule(sync, 'o-1', 3);
+export const plain: Task = tasks.afterResponse.task({ name: 'n' }).schedule(sync, 'o-1', 3);
+export const args: readonly [string, number] = ok.args;
+
+// @ts-expect-error a number is not a string
+tasks.schedule(sync, 42, 3);
+// @ts-expect-error an argument is missing
+tasks.afterRoute.schedule(sync, 'o-1');
+// @ts-expect-error one argument too many
+tasks.afterResponse.schedule(sync, 'o-1', 3, 'extra');
+// @ts-expect-error shield is a boolean
+tasks.task({ shield: 'yes' });
+// @ts-expect-error unknown option
+tasks.task({ sheild: true });
+
+export const handler: TaskErrorHandler = (task, error) => {
+  const name: string = task.name;
+  const config: TaskConfig = task.config;
+  const signal: AbortSignal = task.signal;
+  return void [name, config, signal, error];
+};
