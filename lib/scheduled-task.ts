@@ -1,4 +1,4 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
+import type { AsyncResource } from 'node:async_hooks';
 import type { Task } from './task.js';
 import type { TaskConfig } from './task-config.js';
 import { ANONYMOUS_TASK } from './tasks.constants.js';
@@ -10,14 +10,17 @@ export type TaskState = 'pending' | 'running' | 'settled';
 export class ScheduledTask implements Task {
   readonly name: string;
   state: TaskState = 'pending';
-  /** Runs a function in the async context that was active where the task was scheduled. */
-  readonly inContext: <R>(fn: () => R) => R = AsyncLocalStorage.snapshot();
   private controller?: AbortController;
 
   constructor(
     readonly func: (...args: unknown[]) => unknown,
     readonly args: readonly unknown[],
     readonly config: TaskConfig,
+    /**
+     * The async context where a deferred task was scheduled, to start it in. Immediate tasks
+     * have none: they start from the scheduling context itself.
+     */
+    readonly context?: AsyncResource,
   ) {
     this.name = config.name ?? (func.name.replace(/^bound /, '') || ANONYMOUS_TASK);
   }

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { AsyncResource } from 'node:async_hooks';
 import { taskStorage } from './current-task.js';
 import { ScheduledTask } from './scheduled-task.js';
 import { decoratedConfig } from './task.js';
@@ -12,6 +13,9 @@ type Phase = 'running' | 'draining' | 'closed';
 
 /** Node's timers overflow past this; a longer shutdownTimeout waits without a deadline. */
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+/** Async resource type of a deferred task's captured context (visible to async_hooks users). */
+const CONTEXT_RESOURCE = 'nestjs-tasks:task';
 
 /**
  * The one code path where every task is created, started, dropped and settled: config merging,
@@ -31,9 +35,16 @@ export class TaskRunner {
   constructor(@Inject(TASKS_OPTIONS) private readonly options: ResolvedTasksOptions) {}
 
   /** Validates `fn`, merges the config layers and registers the task as pending. */
-  create(fn: (...args: never[]) => unknown, args: readonly unknown[], callSite?: TaskConfig): ScheduledTask {
+  create(
+    fn: (...args: never[]) => unknown,
+    args: readonly unknown[],
+    callSite: TaskConfig | undefined,
+    deferred: boolean,
+  ): ScheduledTask {
     if (typeof fn !== 'function') throw new TasksError(messages.notAFunction(fn));
-    const task = new ScheduledTask(fn as (...args: unknown[]) => unknown, args, this.configFor(fn, callSite));
+    const config = this.configFor(fn, callSite);
+    const context = deferred ? new AsyncResource(CONTEXT_RESOURCE) : undefined;
+    const task = new ScheduledTask(fn as (...args: unknown[]) => unknown, args, config, context);
     this.live.add(task);
     if (task.config.shield) this.shieldedLive++;
     return task;
@@ -46,7 +57,8 @@ export class TaskRunner {
       return;
     }
     task.state = 'running';
-    queueMicrotask(() => task.inContext(() => this.execute(task)));
+    if (task.context === undefined) this.enqueue(task);
+    else task.context.runInAsyncScope(this.enqueue, this, task);
   }
 
   /** Settles a pending task without running it, saying why at debug level. */
@@ -83,14 +95,36 @@ export class TaskRunner {
     return config;
   }
 
-  private async execute(task: ScheduledTask): Promise<void> {
+  /** Starts the task on a microtask, in the current async context (a promise keeps it). */
+  private enqueue(task: ScheduledTask): void {
+    void Promise.resolve(task).then(this.execute);
+  }
+
+  /**
+   * Runs the task's function with `currentTask()` set, and settles it when the function (and,
+   * on failure, its `onError`) is done. Written with plain promise callbacks rather than an async
+   * function: a pending task then holds one reaction instead of a suspended frame.
+   */
+  private readonly execute = (task: ScheduledTask): void => {
+    let result: unknown;
     try {
-      await taskStorage.run(task, () => task.func(...task.args));
+      result = taskStorage.run(task, task.func, ...task.args);
     } catch (error) {
-      await this.fail(task, error);
-    } finally {
-      this.settle(task);
+      this.failThenSettle(task, error);
+      return;
     }
+    if (result === null || (typeof result !== 'object' && typeof result !== 'function')) {
+      this.settle(task);
+      return;
+    }
+    Promise.resolve(result).then(
+      () => this.settle(task),
+      (error: unknown) => this.failThenSettle(task, error),
+    );
+  };
+
+  private failThenSettle(task: ScheduledTask, error: unknown): void {
+    void this.fail(task, error).then(() => this.settle(task));
   }
 
   private async fail(task: ScheduledTask, error: unknown): Promise<void> {

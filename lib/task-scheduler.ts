@@ -39,13 +39,13 @@ export class TaskScheduler implements ConfiguredScheduler {
   schedule<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A): Task<A> {
     const mode = this.mode;
     if (mode === 'immediate') {
-      const task = this.runner.create(fn, args, this.callSite);
+      const task = this.runner.create(fn, args, this.callSite, false);
       this.runner.start(task);
       return task as unknown as Task<A>;
     }
     const request = requestStorage.getStore();
     if (request === undefined) throw new TasksError(messages.outsideRequest(mode));
-    const task = this.runner.create(fn, args, this.callSite);
+    const task = this.runner.create(fn, args, this.callSite, true);
     request.add(mode, task);
     return task as unknown as Task<A>;
   }
