@@ -4,7 +4,7 @@ import type { ScheduledTask } from './scheduled-task.js';
 import type { TaskRunner } from './task-runner.js';
 import { messages } from './tasks.messages.js';
 
-/** How far the route handler got, as the interceptor saw it. */
+/** How far the route handler got, as the route tracker saw it. */
 type HandlerState = 'notReached' | 'running' | 'completed' | 'failed';
 
 /** The deferred timing modes, whose tasks wait for a point in the request's life. */
@@ -38,9 +38,16 @@ export class RequestTasks {
     this.listen();
   }
 
-  /** The interceptor reached the handler (also after a close that came first: the client left early). */
-  handlerStarted(): void {
+  /**
+   * The route handler was called. Returns false for a nested call (a handler calling another
+   * route handler), which must not settle the request. A close that came first (the client left
+   * while a guard ran) does not stop the handler from being tracked.
+   */
+  handlerStarted(): boolean {
+    if (this.handler === 'running' || this.handler === 'completed') return false;
+    if (this.handler === 'failed' && !this.responded) return false;
     this.handler = 'running';
+    return true;
   }
 
   /** The handler's observable completed (`ok`) or errored; the first call wins. */

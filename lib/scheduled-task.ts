@@ -1,4 +1,3 @@
-import type { AsyncResource } from 'node:async_hooks';
 import type { Task } from './task.js';
 import type { TaskConfig } from './task-config.js';
 import { ANONYMOUS_TASK } from './tasks.constants.js';
@@ -16,14 +15,15 @@ export class ScheduledTask implements Task {
     readonly func: (...args: unknown[]) => unknown,
     readonly args: readonly unknown[],
     readonly config: TaskConfig,
-    /**
-     * The async context where a deferred task was scheduled, to start it in. Immediate tasks
-     * have none: they start from the scheduling context itself.
-     */
-    readonly context?: AsyncResource,
   ) {
-    this.name = config.name ?? (func.name.replace(/^bound /, '') || ANONYMOUS_TASK);
+    this.name = config.name ?? nameOf(func);
   }
+
+  /**
+   * Starts a deferred task: resolves the promise made where it was scheduled, whose reaction
+   * runs in that async context. Immediate tasks have none: they start from that context itself.
+   */
+  release?: (task: ScheduledTask) => void;
 
   get signal(): AbortSignal {
     return (this.controller ??= new AbortController()).signal;
@@ -32,4 +32,10 @@ export class ScheduledTask implements Task {
   abort(reason: string): void {
     (this.controller ??= new AbortController()).abort(new Error(reason));
   }
+}
+
+function nameOf(func: { name: string }): string {
+  const name = func.name;
+  if (name === '') return ANONYMOUS_TASK;
+  return name.startsWith('bound ') ? name.slice(6) || ANONYMOUS_TASK : name;
 }

@@ -1,5 +1,4 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { AsyncResource } from 'node:async_hooks';
 import { taskStorage } from './current-task.js';
 import { ScheduledTask } from './scheduled-task.js';
 import { decoratedConfig } from './task.js';
@@ -13,9 +12,6 @@ type Phase = 'running' | 'draining' | 'closed';
 
 /** Node's timers overflow past this; a longer shutdownTimeout waits without a deadline. */
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
-
-/** Async resource type of a deferred task's captured context (visible to async_hooks users). */
-const CONTEXT_RESOURCE = 'nestjs-tasks:task';
 
 /**
  * The one code path where every task is created, started, dropped and settled: config merging,
@@ -43,8 +39,10 @@ export class TaskRunner {
   ): ScheduledTask {
     if (typeof fn !== 'function') throw new TasksError(messages.notAFunction(fn));
     const config = this.configFor(fn, callSite);
-    const context = deferred ? new AsyncResource(CONTEXT_RESOURCE) : undefined;
-    const task = new ScheduledTask(fn as (...args: unknown[]) => unknown, args, config, context);
+    const task = new ScheduledTask(fn as (...args: unknown[]) => unknown, args, config);
+    // A promise reaction runs in the async context where `then` was called: made here, it
+    // starts the deferred task in the scheduling context (request ids, CLS) whenever released.
+    if (deferred) void new Promise<ScheduledTask>((resolve) => (task.release = resolve)).then(this.execute);
     this.live.add(task);
     if (task.config.shield) this.shieldedLive++;
     return task;
@@ -57,8 +55,8 @@ export class TaskRunner {
       return;
     }
     task.state = 'running';
-    if (task.context === undefined) this.enqueue(task);
-    else task.context.runInAsyncScope(this.enqueue, this, task);
+    if (task.release === undefined) void Promise.resolve(task).then(this.execute);
+    else task.release(task);
   }
 
   /** Settles a pending task without running it, saying why at debug level. */
@@ -93,11 +91,6 @@ export class TaskRunner {
     if (method !== undefined) config = config.merge(method);
     if (callSite !== undefined) config = config.merge(callSite);
     return config;
-  }
-
-  /** Starts the task on a microtask, in the current async context (a promise keeps it). */
-  private enqueue(task: ScheduledTask): void {
-    void Promise.resolve(task).then(this.execute);
   }
 
   /**

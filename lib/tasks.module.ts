@@ -6,24 +6,18 @@ import {
   type NestModule,
   type Provider,
 } from '@nestjs/common';
-import { APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
+import { DiscoveryModule, HttpAdapterHost } from '@nestjs/core';
+import { RouteTracker } from './route-tracker.js';
 import type { TaskConfig } from './task-config.js';
 import { TaskRunner } from './task-runner.js';
 import { TASKS_OPTIONS } from './tasks.constants.js';
 import { TasksExplorer } from './tasks.explorer.js';
-import { TasksInterceptor } from './tasks.interceptor.js';
 import { TasksMiddleware } from './tasks.middleware.js';
 import { resolveTasksOptions, type TasksModuleAsyncOptions, type TasksModuleOptions } from './tasks.options.js';
 import { TasksService } from './tasks.service.js';
 import { TasksShutdown } from './tasks.shutdown.js';
 
-const PROVIDERS: Provider[] = [
-  TaskRunner,
-  TasksService,
-  TasksExplorer,
-  TasksShutdown,
-  { provide: APP_INTERCEPTOR, useClass: TasksInterceptor },
-];
+const PROVIDERS: Provider[] = [TaskRunner, TasksMiddleware, TasksService, TasksExplorer, TasksShutdown, RouteTracker];
 
 /**
  * Installs nestjs-tasks: a global module, imported once in the root module.
@@ -78,7 +72,17 @@ export class TasksModule implements NestModule {
     };
   }
 
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly middleware: TasksMiddleware,
+    private readonly routes: RouteTracker,
+  ) {}
+
+  /** Runs before Nest registers its routes, so the store opens ahead of every route. */
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(TasksMiddleware).forRoutes('{*path}');
+    this.routes.trackAll();
+    if (!this.middleware.mountOn(this.adapterHost.httpAdapter)) {
+      consumer.apply(TasksMiddleware).forRoutes('{*path}');
+    }
   }
 }

@@ -3,6 +3,7 @@ import { Test } from '@nestjs/testing';
 import { TasksError, TasksModule, TasksService } from '../lib/index.js';
 import { messages } from '../lib/tasks.messages.js';
 import {
+  BodyController,
   ContextController,
   CorrelationModule,
   SchedulingFilter,
@@ -23,7 +24,7 @@ describe.each(adapters)('request context on %s', (adapter) => {
   beforeEach(async () => {
     t = await startApp(adapter, {
       imports: [CorrelationModule],
-      controllers: [ContextController],
+      controllers: [ContextController, BodyController],
       providers: [Probe, SchedulingGuard, SchedulingInterceptor, SchedulingPipe, SchedulingFilter, StartupTasks],
     });
     probe = t.get(Probe);
@@ -78,6 +79,19 @@ describe.each(adapters)('request context on %s', (adapter) => {
     await probe.waitFor('abandoned:closed');
     hold.gate.open();
     await probe.waitFor('abandoned:afterResponse:gone-1');
+  });
+
+  it('finds the request in a POST handler whose JSON body was read after the store opened', async () => {
+    const big = 'x'.repeat(60_000);
+    await t.http
+      .post('/context/body')
+      .set('x-correlation-id', 'post-1')
+      .send({ id: 'b-1', big })
+      .expect(201, { id: 'b-1' });
+    await t.tasks.onIdle();
+    expect(probe.events).toEqual(
+      expect.arrayContaining(['body:afterRoute:b-1:post-1', 'body:afterResponse:b-1:post-1']),
+    );
   });
 
   it('gives currentTask() inside a task, and undefined outside', async () => {

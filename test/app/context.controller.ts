@@ -5,6 +5,8 @@ import {
   Controller,
   Get,
   Injectable,
+  Body,
+  Post,
   Module,
   type MiddlewareConsumer,
   type NestModule,
@@ -173,5 +175,23 @@ export class ContextController {
 export class CorrelationModule implements NestModule {
   configure(consumer: MiddlewareConsumer) {
     consumer.apply(CorrelationMiddleware).forRoutes('{*path}');
+  }
+}
+
+/** A POST with a JSON body: the body is read after the store is opened. */
+@Controller('context')
+export class BodyController {
+  constructor(
+    private readonly tasks: TasksService,
+    private readonly probe: Probe,
+  ) {}
+
+  @Post('body')
+  withBody(@Body() body: { id: string }) {
+    this.tasks.afterRoute.schedule(() => this.probe.record(`body:afterRoute:${body.id}:${correlation.getStore()}`));
+    this.tasks.afterResponse.schedule(() =>
+      this.probe.record(`body:afterResponse:${body.id}:${correlation.getStore()}`),
+    );
+    return { id: body.id };
   }
 }

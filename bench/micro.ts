@@ -1,0 +1,160 @@
+import 'reflect-metadata';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { TasksModule, TasksService } from '../lib/index.js';
+
+/** Micro-benchmark figures, all measured in one process. */
+export interface MicroResults {
+  /** ns from schedule() to settled, per task, for an empty async function. */
+  scheduleToSettledNs: number;
+  /** the same for a hand-written Set of promises (add, then, delete). */
+  handWrittenNs: number;
+  /** scheduleToSettledNs / handWrittenNs. */
+  ratio: number;
+  /** Heap bytes per pending task with 100,000 tasks waiting on one promise. */
+  bytesPerPendingTask: number;
+  /** ns per task (schedule + settle) at 1,000 and at 100,000 pending tasks, and their ratio. */
+  perTaskNsAt1k: number;
+  perTaskNsAt100k: number;
+  flatness: number;
+  /** How many tasks the large figures were measured with (100,000 at scale 1). */
+  largeCount: number;
+  /** The same flatness and heap figure for the hand-written Set of promises, for comparison. */
+  handWrittenFlatness: number;
+  handWrittenBytesPerPending: number;
+  /** ms from the last task settling to onIdle() resolving, and to app.close() resolving. */
+  onIdleLagMs: number;
+  closeLagMs: number;
+}
+
+@Module({ imports: [TasksModule.forRoot()] })
+class MicroModule {}
+
+const empty = async (): Promise<void> => undefined;
+const now = () => process.hrtime.bigint();
+const gc = (globalThis as { gc?: () => void }).gc;
+
+async function timeTasks(tasks: TasksService, count: number): Promise<number> {
+  const started = now();
+  for (let i = 0; i < count; i++) tasks.schedule(empty);
+  await tasks.onIdle();
+  return Number(now() - started) / count;
+}
+
+async function timeHandWritten(count: number): Promise<number> {
+  const started = now();
+  const live = new Set<Promise<void>>();
+  for (let i = 0; i < count; i++) {
+    const promise: Promise<void> = Promise.resolve()
+      .then(empty)
+      .then(() => void live.delete(promise));
+    live.add(promise);
+  }
+  while (live.size > 0) await Promise.all(live);
+  return Number(now() - started) / count;
+}
+
+/** Best of `runs` (the least disturbed run), after one warm-up. */
+async function best(runs: number, measure: () => Promise<number>): Promise<number> {
+  await measure();
+  let result = Infinity;
+  for (let i = 0; i < runs; i++) result = Math.min(result, await measure());
+  return result;
+}
+
+/** Schedules `count` tasks that wait on one promise; returns a promise of all settled. */
+type PendingScheduler = (count: number, wait: () => Promise<void>) => Promise<void>;
+
+const viaTasks =
+  (tasks: TasksService): PendingScheduler =>
+  (count, wait) => {
+    for (let i = 0; i < count; i++) tasks.schedule(wait);
+    return tasks.onIdle();
+  };
+
+/** The hand-written minimum: a Set of promises (add, then, delete). */
+const viaSet: PendingScheduler = (count, wait) => {
+  const live = new Set<Promise<void>>();
+  for (let i = 0; i < count; i++) {
+    const promise: Promise<void> = Promise.resolve()
+      .then(wait)
+      .then(() => void live.delete(promise));
+    live.add(promise);
+  }
+  return Promise.all(live).then(() => undefined);
+};
+
+async function pendingCost(schedule: PendingScheduler, count: number): Promise<{ ns: number; bytes: number }> {
+  let release!: () => void;
+  const blocker = new Promise<void>((resolve) => (release = resolve));
+  const wait = () => blocker;
+  gc?.();
+  const heapBefore = process.memoryUsage().heapUsed;
+  let started = now();
+  const settled = schedule(count, wait);
+  await Promise.resolve(); // every task has started and is waiting on the blocker
+  let elapsed = now() - started;
+  await new Promise((resolve) => setImmediate(resolve));
+  gc?.();
+  const bytes = (process.memoryUsage().heapUsed - heapBefore) / count;
+  started = now();
+  release();
+  await settled;
+  elapsed += now() - started;
+  return { ns: Number(elapsed) / count, bytes };
+}
+
+/** Lowest per-task cost and heap figure over `runs` runs of `count` pending tasks. */
+async function bestPending(
+  schedule: PendingScheduler,
+  count: number,
+  runs: number,
+): Promise<{ ns: number; bytes: number }> {
+  await pendingCost(schedule, count);
+  let best = { ns: Infinity, bytes: Infinity };
+  for (let i = 0; i < runs; i++) {
+    const run = await pendingCost(schedule, count);
+    best = { ns: Math.min(best.ns, run.ns), bytes: Math.min(best.bytes, run.bytes) };
+  }
+  return best;
+}
+
+export async function runMicro(scale = 1): Promise<MicroResults> {
+  const app = await NestFactory.createApplicationContext(MicroModule, { logger: false });
+  const tasks = app.get(TasksService);
+  const count = Math.max(1000, Math.round(100_000 * scale));
+  const scheduleToSettledNs = await best(5, () => timeTasks(tasks, count));
+  const handWrittenNs = await best(5, () => timeHandWritten(count));
+  const small = await bestPending(viaTasks(tasks), 1000, 20);
+  const large = await bestPending(viaTasks(tasks), count, 3);
+  const setSmall = await bestPending(viaSet, 1000, 20);
+  const setLarge = await bestPending(viaSet, count, 3);
+  let settledAt = 0n;
+  tasks.schedule(async () => {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    settledAt = now();
+  });
+  await tasks.onIdle();
+  const onIdleLagMs = Number(now() - settledAt) / 1e6;
+  let closeSettledAt = 0n;
+  tasks.task({ shield: true }).schedule(async () => {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    closeSettledAt = now();
+  });
+  await app.close();
+  const closeLagMs = Number(now() - closeSettledAt) / 1e6;
+  return {
+    scheduleToSettledNs,
+    handWrittenNs,
+    ratio: scheduleToSettledNs / handWrittenNs,
+    bytesPerPendingTask: large.bytes,
+    perTaskNsAt1k: small.ns,
+    perTaskNsAt100k: large.ns,
+    flatness: large.ns / small.ns,
+    largeCount: count,
+    handWrittenFlatness: setLarge.ns / setSmall.ns,
+    handWrittenBytesPerPending: setLarge.bytes,
+    onIdleLagMs,
+    closeLagMs,
+  };
+}

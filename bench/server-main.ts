@@ -1,0 +1,13 @@
+/** Child process entry: `node server-main.js <adapter> <variant>`; prints `READY <url>`. */
+import { ADAPTERS, VARIANTS, startVariant, type Adapter, type Variant } from './variants.js';
+
+const [adapter, variant] = process.argv.slice(2) as [Adapter, Variant];
+if (!ADAPTERS.includes(adapter) || !VARIANTS.includes(variant)) {
+  console.error(`usage: server-main.js <${ADAPTERS.join('|')}> <${VARIANTS.join('|')}>`);
+  process.exit(2);
+}
+const { url, app } = await startVariant(adapter, variant);
+process.stdout.write(`READY ${url}\n`);
+// The parent closes stdin to stop us; a bench never leaves a server behind.
+process.stdin.on('close', () => void app.close().then(() => process.exit(0)));
+process.stdin.resume();

@@ -1,0 +1,135 @@
+import 'reflect-metadata';
+import {
+  Controller,
+  Get,
+  Inject,
+  Injectable,
+  Module,
+  Scope,
+  type CallHandler,
+  type ExecutionContext,
+  type INestApplication,
+  type NestInterceptor,
+} from '@nestjs/common';
+import { APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import type { ServerResponse } from 'node:http';
+import { tap, type Observable } from 'rxjs';
+import { TasksModule, TasksService } from '../lib/index.js';
+
+export const ADAPTERS = ['express', 'fastify'] as const;
+export type Adapter = (typeof ADAPTERS)[number];
+export const VARIANTS = ['bare', 'unused', 'afterResponse', 'perMode', 'requestScoped'] as const;
+export type Variant = (typeof VARIANTS)[number];
+
+const HELLO = { hello: 'world' };
+const empty = async (): Promise<void> => undefined;
+
+/** (1) bare NestJS: no nestjs-tasks. */
+@Controller()
+class BareController {
+  @Get() hello() {
+    return HELLO;
+  }
+}
+
+/** (2) TasksModule imported and injected; nothing scheduled. */
+@Controller()
+class UnusedController {
+  constructor(readonly tasks: TasksService) {}
+  @Get() hello() {
+    return HELLO;
+  }
+}
+
+/** (3) one afterResponse task, an empty async function. */
+@Controller()
+class AfterResponseController {
+  constructor(private readonly tasks: TasksService) {}
+  @Get() hello() {
+    this.tasks.afterResponse.schedule(empty);
+    return HELLO;
+  }
+}
+
+/** (4) one task in each mode. */
+@Controller()
+class PerModeController {
+  constructor(private readonly tasks: TasksService) {}
+  @Get() hello() {
+    this.tasks.schedule(empty);
+    this.tasks.afterRoute.schedule(empty);
+    this.tasks.afterResponse.schedule(empty);
+    return HELLO;
+  }
+}
+
+/** (5) The design a user would write by hand: a request-scoped list flushed by an interceptor. */
+@Injectable({ scope: Scope.REQUEST })
+class RequestTaskList {
+  readonly afterRoute: (() => Promise<void>)[] = [];
+  readonly afterResponse: (() => Promise<void>)[] = [];
+}
+
+const run = (fns: (() => Promise<void>)[]) => {
+  for (const fn of fns) void Promise.resolve().then(fn).catch(console.error);
+};
+
+@Injectable({ scope: Scope.REQUEST })
+class RequestTaskInterceptor implements NestInterceptor {
+  constructor(@Inject(RequestTaskList) private readonly list: RequestTaskList) {}
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const response = context.switchToHttp().getResponse<{ raw?: ServerResponse } & ServerResponse>();
+    (response.raw ?? response).once('close', () => run(this.list.afterResponse));
+    return next.handle().pipe(tap({ complete: () => run(this.list.afterRoute) }));
+  }
+}
+
+@Controller()
+class RequestScopedController {
+  constructor(private readonly list: RequestTaskList) {}
+  @Get() hello() {
+    this.list.afterResponse.push(empty);
+    return HELLO;
+  }
+}
+
+@Module({ controllers: [BareController] })
+class BareModule {}
+
+@Module({ imports: [TasksModule.forRoot()], controllers: [UnusedController] })
+class UnusedModule {}
+
+@Module({ imports: [TasksModule.forRoot()], controllers: [AfterResponseController] })
+class AfterResponseModule {}
+
+@Module({ imports: [TasksModule.forRoot()], controllers: [PerModeController] })
+class PerModeModule {}
+
+@Module({
+  controllers: [RequestScopedController],
+  providers: [RequestTaskList, { provide: APP_INTERCEPTOR, useClass: RequestTaskInterceptor }],
+})
+class RequestScopedModule {}
+
+const modules: Record<Variant, object> = {
+  bare: BareModule,
+  unused: UnusedModule,
+  afterResponse: AfterResponseModule,
+  perMode: PerModeModule,
+  requestScoped: RequestScopedModule,
+};
+
+/** Starts one variant on 127.0.0.1 (ephemeral port); returns its URL. */
+export async function startVariant(
+  adapter: Adapter,
+  variant: Variant,
+): Promise<{ url: string; app: INestApplication }> {
+  const module = modules[variant];
+  const httpAdapter = adapter === 'express' ? new ExpressAdapter() : new FastifyAdapter();
+  const app = await NestFactory.create(module as never, httpAdapter, { logger: ['error', 'warn'] });
+  await app.listen(0, '127.0.0.1');
+  const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  return { url, app };
+}

@@ -1,0 +1,26 @@
+import { describe, expect, it } from '@jest/globals';
+import { runBench } from '../bench/run.js';
+import { ADAPTERS, VARIANTS } from '../bench/variants.js';
+
+describe('npm run bench (smoke)', () => {
+  it('runs every variant on both adapters and the micro-benchmarks', async () => {
+    const report = await runBench({
+      rounds: 1,
+      duration: 1,
+      amount: 200,
+      connections: 5,
+      warmup: 0,
+      inProcess: true,
+      microScale: 0.01,
+    });
+    expect(report.results.map((row) => `${row.adapter}/${row.variant}`)).toEqual(
+      ADAPTERS.flatMap((adapter) => VARIANTS.map((variant) => `${adapter}/${variant}`)),
+    );
+    for (const row of report.results) {
+      expect(row.rps).toBeGreaterThan(0);
+      expect(Number.isFinite(row.ratio)).toBe(true);
+    }
+    for (const run of report.runs) expect(run.result.bad).toBe(0);
+    for (const value of Object.values(report.micro)) expect(Number.isFinite(value)).toBe(true);
+  }, 120_000);
+});
