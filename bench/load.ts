@@ -7,6 +7,10 @@ export interface LoadResult {
   p99: number;
   /** Requests that failed or did not answer 2xx: a valid run has none. */
   bad: number;
+  /** Requests sent in the run. */
+  requests: number;
+  /** Server CPU µs per request, when the server runs in its own process (else NaN). */
+  cpuUs: number;
 }
 
 export interface LoadOptions {
@@ -32,5 +36,7 @@ export async function load(url: string, options: LoadOptions): Promise<LoadResul
     p50: result.latency.p50,
     p99: result.latency.p99,
     bad: result.errors + result.timeouts + result.non2xx,
+    requests: result.requests.total,
+    cpuUs: NaN,
   };
 }

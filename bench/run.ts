@@ -22,6 +22,8 @@ export interface BenchRow {
   p50: number;
   p99: number;
   ratio: number;
+  /** Server CPU time per request (µs), median over rounds: a figure less disturbed by the load client. */
+  cpuUs: number;
 }
 
 export interface BenchReport {
@@ -33,12 +35,14 @@ export interface BenchReport {
 
 interface Server {
   url: string;
+  /** The server's CPU time so far in µs (NaN when it shares this process). */
+  cpu(): Promise<number>;
   close(): Promise<void>;
 }
 
 async function startInProcess(adapter: Adapter, variant: Variant): Promise<Server> {
   const { url, app } = await startVariant(adapter, variant);
-  return { url, close: () => app.close() };
+  return { url, cpu: () => Promise.resolve(NaN), close: () => app.close() };
 }
 
 /** Starts the server in its own process, so the load client does not share its event loop. */
@@ -49,13 +53,26 @@ async function startChild(adapter: Adapter, variant: Variant): Promise<Server> {
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
-      const match = /READY (\S+)/.exec(output);
-      if (match) resolve(match[1]!.replace('[::1]', '127.0.0.1'));
+      const url = /READY (\S+)/.exec(output)?.[1];
+      if (url !== undefined) resolve(url.replace('[::1]', '127.0.0.1'));
     });
     child.once('exit', (code) => reject(new Error(`bench server exited with ${code} before it was ready`)));
   });
+  const cpu = () =>
+    new Promise<number>((resolve) => {
+      const onData = () => {
+        const answers = [...output.matchAll(/CPU (\d+)\n/g)];
+        if (answers.length <= asked) return;
+        child.stdout.off('data', onData);
+        resolve(Number(answers[asked++]?.[1]));
+      };
+      child.stdout.on('data', onData);
+      child.stdin.write('CPU\n');
+    });
+  let asked = 0;
   return {
     url,
+    cpu,
     close: async () => {
       const exited = once(child, 'exit');
       child.stdin.end();
@@ -67,7 +84,8 @@ async function startChild(adapter: Adapter, variant: Variant): Promise<Server> {
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+  const upper = sorted[middle] ?? NaN;
+  return sorted.length % 2 === 1 ? upper : ((sorted[middle - 1] ?? NaN) + upper) / 2;
 };
 
 /** Runs every variant on both adapters, alternating A B C … per round, then the micro-benchmarks. */
@@ -80,7 +98,10 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
         const server = await start(adapter, variant);
         try {
           if (options.warmup > 0) await load(server.url, { ...options, amount: options.warmup });
+          const cpuBefore = await server.cpu();
           const result = await load(server.url, options);
+          result.cpuUs = (await server.cpu()) - cpuBefore;
+          result.cpuUs /= result.requests;
           if (result.bad > 0) throw new Error(`${adapter}/${variant}: ${result.bad} failed or non-2xx responses`);
           runs.push({ round, adapter, variant, result });
           progress(`round ${round} ${adapter} ${variant}: ${Math.round(result.rps)} req/s`);
@@ -102,6 +123,7 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
         rps,
         p50: median(mine.map((run) => run.result.p50)),
         p99: median(mine.map((run) => run.result.p99)),
+        cpuUs: median(mine.map((run) => run.result.cpuUs)),
         ratio: rps / bareRps,
       };
     });

@@ -8,6 +8,12 @@ if (!ADAPTERS.includes(adapter) || !VARIANTS.includes(variant)) {
 }
 const { url, app } = await startVariant(adapter, variant);
 process.stdout.write(`READY ${url}\n`);
-// The parent closes stdin to stop us; a bench never leaves a server behind.
+// `CPU` on stdin: answer with this process's CPU time so far (µs). Closing stdin stops us,
+// so a bench never leaves a server behind.
+process.stdin.on('data', (chunk: Buffer) => {
+  if (!chunk.toString().includes('CPU')) return;
+  const { user, system } = process.cpuUsage();
+  process.stdout.write(`CPU ${user + system}\n`);
+});
 process.stdin.on('close', () => void app.close().then(() => process.exit(0)));
 process.stdin.resume();

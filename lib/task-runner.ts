@@ -61,7 +61,7 @@ export class TaskRunner {
 
   /** Settles a pending task without running it, saying why at debug level. */
   drop(task: ScheduledTask, reason: string): void {
-    this.log('debug', reason);
+    this.log('debug', () => reason);
     this.settle(task);
   }
 
@@ -120,24 +120,41 @@ export class TaskRunner {
     void this.fail(task, error).then(() => this.settle(task));
   }
 
+  /** Never rejects: whatever the task threw, and whatever its handler does, the task settles. */
   private async fail(task: ScheduledTask, error: unknown): Promise<void> {
     const onError = task.config.onError;
     if (onError === undefined) {
-      this.log('error', messages.taskFailed(task.name, error), stackOf(error));
+      this.log(
+        'error',
+        () => messages.taskFailed(task.name, error),
+        () => stackOf(error),
+      );
       return;
     }
     try {
       await onError(task, error);
     } catch (handlerError) {
-      this.log('error', messages.onErrorFailed(task.name, error, handlerError), stackOf(handlerError));
+      this.log(
+        'error',
+        () => messages.onErrorFailed(task.name, error, handlerError),
+        () => stackOf(handlerError),
+      );
     }
   }
 
-  /** A log call must never throw: a broken logger cannot be allowed to lose a task. */
-  private log(level: 'debug' | 'log' | 'warn' | 'error', message: string, stack?: string): void {
+  /**
+   * A log call must never throw: neither a broken logger nor a thrown value that cannot be
+   * printed may keep a task from settling. Message and stack are built inside the guard.
+   */
+  private log(
+    level: 'debug' | 'log' | 'warn' | 'error',
+    message: () => string,
+    stack?: () => string | undefined,
+  ): void {
     try {
-      if (stack === undefined) this.logger[level](message);
-      else this.logger[level](message, stack);
+      const trace = stack?.();
+      if (trace === undefined) this.logger[level](message());
+      else this.logger[level](message(), trace);
     } catch {
       // Nothing left to report to.
     }
@@ -157,7 +174,7 @@ export class TaskRunner {
 
   private async drainShielded(): Promise<void> {
     const timeout = this.options.shutdownTimeout;
-    this.log('log', messages.shutdownWaiting(this.shieldedLive, timeout));
+    this.log('log', () => messages.shutdownWaiting(this.shieldedLive, timeout));
     let timer: NodeJS.Timeout | undefined;
     const drained = new Promise<boolean>((resolve) => {
       this.drainWaiter = () => resolve(true);
@@ -178,6 +195,6 @@ export class TaskRunner {
       if (task.state === 'running') task.abort(reason);
       else this.settle(task);
     }
-    this.log('warn', messages.shutdownDeadline(timeout, names));
+    this.log('warn', () => messages.shutdownDeadline(timeout, names));
   }
 }

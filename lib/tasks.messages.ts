@@ -9,20 +9,31 @@ export type TaskMode = 'immediate' | 'afterRoute' | 'afterResponse';
 
 /** Renders any value for a message without ever throwing. */
 export function describeValue(value: unknown): string {
+  let type: string = typeof value;
   try {
     const shown =
       typeof value === 'function'
         ? `[function ${value.name || 'anonymous'}]`
         : inspect(value, { depth: 1, breakLength: Infinity, maxStringLength: 80 });
-    return `\`${shown}\` (${value === null ? 'null' : typeof value})`;
+    if (value === null) type = 'null';
+    return `\`${shown}\` (${type})`;
   } catch {
-    return `\`[unprintable]\` (${typeof value})`;
+    return `\`[unprintable]\` (${type})`;
+  }
+}
+
+/** Whether `value` is an Error; false (not a throw) for a Proxy whose traps throw. */
+function isError(value: unknown): value is Error {
+  try {
+    return value instanceof Error;
+  } catch {
+    return false;
   }
 }
 
 /** Renders a thrown value (Error or not) as one line, without ever throwing. */
 export function describeError(error: unknown): string {
-  if (error instanceof Error) {
+  if (isError(error)) {
     try {
       return `${error.name}: ${error.message}`;
     } catch {
@@ -35,7 +46,7 @@ export function describeError(error: unknown): string {
 /** The stack of a thrown value, if it has a readable one. */
 export function stackOf(error: unknown): string | undefined {
   try {
-    return error instanceof Error && typeof error.stack === 'string' ? error.stack : undefined;
+    return isError(error) && typeof error.stack === 'string' ? error.stack : undefined;
   } catch {
     return undefined;
   }

@@ -1,0 +1,171 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Module, type INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import fc from 'fast-check';
+import { TaskConfig, TasksError, TasksModule, TasksService } from '../lib/index.js';
+import { describeValue, messages } from '../lib/tasks.messages.js';
+
+const RUNS = 1000;
+const TASK_KEYS = ['name', 'shield', 'onError', 'always'];
+const TYPES: Record<string, string> = {
+  name: 'string',
+  shield: 'boolean',
+  onError: 'function',
+  always: 'boolean',
+  shutdownTimeout: 'number',
+};
+
+/** The documented rule, written independently of the library: is `options` acceptable? */
+function acceptable(options: unknown, keys: string[]): boolean {
+  if (options === undefined) return true; // omitted: every default
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) return false;
+  return Object.entries(options).every(([key, value]) => {
+    if (!keys.includes(key)) return false;
+    if (value === undefined) return true;
+    if (typeof value !== TYPES[key]) return false;
+    return key !== 'shutdownTimeout' || (!Number.isNaN(value) && (value as number) >= 0);
+  });
+}
+
+/** Option objects mixing good and bad values for every field, and unknown keys. */
+const fieldValue = fc.oneof(
+  fc.anything(),
+  fc.string(),
+  fc.boolean(),
+  fc.constant(() => undefined),
+  fc.double(),
+  fc.constant(undefined),
+);
+const optionsArbitrary = (keys: string[]) =>
+  fc.oneof(
+    fc.anything(),
+    fc.dictionary(fc.constantFrom(...keys, 'sheild', 'timeout', 'constructor'), fieldValue, { maxKeys: 5 }),
+  );
+
+/** A call either works or throws a TasksError that names a value; never anything else. */
+function expectWorksOrNamedError(call: () => unknown, ok: boolean): void {
+  let thrown: unknown;
+  try {
+    call();
+  } catch (error) {
+    thrown = error;
+  }
+  if (ok) {
+    expect(thrown).toBeUndefined();
+    return;
+  }
+  expect(thrown).toBeInstanceOf(TasksError);
+  expect((thrown as Error).message).toMatch(/^(Expected .+, got `.*` \(\w+\)\.|Unknown option `.*` in .+\.)/s);
+}
+
+const bounded = <T>(promise: Promise<T>, ms = 2000) =>
+  Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('hung')), ms))]);
+
+describe('public API under random input (fast-check)', () => {
+  @Module({ imports: [TasksModule.forRoot()] })
+  class PropertyModule {}
+  let app: INestApplicationContext;
+  let tasks: TasksService;
+
+  beforeAll(async () => {
+    app = await NestFactory.createApplicationContext(PropertyModule, { logger: false });
+    tasks = app.get(TasksService);
+  });
+  afterAll(() => app.close());
+
+  it('new TaskConfig(x) and tasks.task(x) build a config or throw a TasksError naming the value', () => {
+    fc.assert(
+      fc.property(optionsArbitrary(TASK_KEYS), (options) => {
+        const ok = acceptable(options, TASK_KEYS);
+        expectWorksOrNamedError(() => new TaskConfig(options as never), ok);
+        expectWorksOrNamedError(() => tasks.afterResponse.task(options as never), ok);
+        if (ok) {
+          expect({ ...new TaskConfig(options as never) }).toEqual({
+            name: undefined,
+            shield: undefined,
+            onError: undefined,
+            always: undefined,
+            ...(options as object),
+          });
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('TasksModule.forRoot(x) works or throws a TasksError naming the value, at the call', () => {
+    const keys = [...TASK_KEYS, 'shutdownTimeout'];
+    fc.assert(
+      fc.property(optionsArbitrary(keys), (options) => {
+        expectWorksOrNamedError(() => TasksModule.forRoot(options as never), acceptable(options, keys));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('schedule(x, ...args) runs a function or throws naming the non-function, leaving nothing pending', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.anything(),
+          fc.constant(() => 'sync'),
+          fc.constant(async () => 'async'),
+        ),
+        fc.array(fc.anything(), { maxLength: 3 }),
+        async (fn, args) => {
+          let thrown: unknown;
+          try {
+            tasks.schedule(fn as never, ...(args as never[]));
+          } catch (error) {
+            thrown = error;
+          }
+          if (typeof fn === 'function') expect(thrown).toBeUndefined();
+          else expect(thrown).toEqual(new TasksError(messages.notAFunction(fn)));
+          await bounded(tasks.onIdle());
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('afterRoute/afterResponse outside a request always throw a TasksError and leave nothing pending', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.anything(), fc.constantFrom('afterRoute', 'afterResponse'), async (fn, mode) => {
+        const scheduler = mode === 'afterRoute' ? tasks.afterRoute : tasks.afterResponse;
+        expect(() => scheduler.schedule(fn as never)).toThrow(TasksError);
+        await bounded(tasks.onIdle());
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('names every value it describes without throwing', () => {
+    fc.assert(
+      fc.property(fc.anything(), (value) => {
+        expect(typeof describeValue(value)).toBe('string');
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
+
+describe('scheduling after shutdown (fast-check)', () => {
+  it('runs shielded tasks and drops unshielded ones once the app has closed; onIdle still resolves', async () => {
+    @Module({ imports: [TasksModule.forRoot()] })
+    class ClosedModule {}
+    const app = await NestFactory.createApplicationContext(ClosedModule, { logger: false });
+    const tasks = app.get(TasksService);
+    await app.close();
+    await fc.assert(
+      fc.asyncProperty(fc.option(fc.boolean(), { nil: undefined }), async (shield) => {
+        let ran = false;
+        tasks.task({ shield }).schedule(() => {
+          ran = true;
+        });
+        await bounded(tasks.onIdle());
+        expect(ran).toBe(shield === true);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
