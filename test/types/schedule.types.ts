@@ -2,7 +2,7 @@
  * Type tests, checked by `npm run typecheck`: each `@ts-expect-error` fails the check if the
  * line below it compiles.
  */
-import { TaskConfig, TasksService, type Task, type TaskErrorHandler } from '../../lib/index.js';
+import { Task, TaskConfig, TasksModule, TasksService, type TaskErrorHandler } from '../../lib/index.js';
 
 declare const tasks: TasksService;
 const sync = (id: string, retries: number): string => `${id}:${retries}`;
@@ -28,3 +28,27 @@ export const handler: TaskErrorHandler = (task, error) => {
   const signal: AbortSignal = task.signal;
   return void [name, config, signal, error];
 };
+
+// @Task() applies to methods only.
+export class Decorated {
+  @Task({ name: 'ok' })
+  method(id: string): string {
+    return id;
+  }
+
+  // @ts-expect-error not a method: a property
+  @Task()
+  property = 'x';
+}
+
+// @ts-expect-error not a method: a class
+@Task()
+export class NotAMethod {}
+
+// forRoot and forRootAsync options are typed.
+TasksModule.forRoot({ shutdownTimeout: 1000, onError: (task, error) => void [task.name, error] });
+// @ts-expect-error shutdownTimeout is a number
+TasksModule.forRoot({ shutdownTimeout: '1s' });
+TasksModule.forRootAsync({ useFactory: () => ({ shield: true }) });
+// @ts-expect-error the factory must return options
+TasksModule.forRootAsync({ useFactory: () => 'options' });
