@@ -1,0 +1,32 @@
+// The README's API examples, compiled by `npm run typecheck`.
+import { TaskConfig, TasksModule, TasksService, currentTask } from 'nestjs-tasks';
+import { ConfigModule, ConfigService, onError, sync } from './stubs.js';
+
+TasksModule.forRootAsync({
+  imports: [ConfigModule],
+  inject: [ConfigService],
+  useFactory: (config: ConfigService) => ({ shutdownTimeout: config.get<number>('TASKS_SHUTDOWN_MS') }),
+});
+
+export class Typed {
+  constructor(private readonly tasks: TasksService) {}
+
+  run() {
+    const task = this.tasks.schedule((id: string, retries: number) => sync(id, retries), 'o-1', 3);
+    // @ts-expect-error the README shows this line failing to compile
+    this.tasks.schedule((id: string) => sync(id), 42); // compile error: number is not a string
+    return task;
+  }
+}
+
+export function configs() {
+  const base = new TaskConfig({ name: 'audit', shield: true, onError, always: false });
+  const merged = base.merge({ shield: false }); // new config: name 'audit', shield false
+  return merged;
+}
+
+async function download(url: string) {
+  const response = await fetch(url, { signal: currentTask()?.signal });
+  return response;
+}
+export { download };

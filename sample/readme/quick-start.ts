@@ -1,0 +1,39 @@
+// The README's quick start, compiled by `npm run typecheck` (test/readme.spec.ts checks that the
+// README's code is here).
+import { Module, Controller, Post, Body, Injectable } from '@nestjs/common';
+import { TasksModule, TasksService, Task } from 'nestjs-tasks';
+import { CreateOrder, audit, finalize, report, save, warmCache } from './stubs.js';
+
+@Injectable()
+export class Mailer {
+  @Task({ name: 'send_confirmation', shield: true })
+  async sendConfirmation(orderId: string) {
+    /* `this` is the Mailer even when the method is passed as a value */
+    void orderId;
+  }
+}
+
+@Controller('orders')
+export class OrdersController {
+  constructor(
+    private readonly tasks: TasksService,
+    private readonly mailer: Mailer,
+  ) {}
+
+  @Post()
+  create(@Body() body: CreateOrder) {
+    const id = save(body);
+    this.tasks.schedule(warmCache, id); // immediate
+    this.tasks.task({ name: `audit_${id}` }).schedule(audit, id); // immediate, configured
+    this.tasks.afterRoute.task({ shield: true }).schedule(finalize, id); // after the handler completes
+    this.tasks.afterResponse.schedule(this.mailer.sendConfirmation, id); // after the response is sent
+    return { id };
+  }
+}
+
+@Module({
+  imports: [TasksModule.forRoot({ onError: report, shield: false })],
+  controllers: [OrdersController],
+  providers: [Mailer],
+})
+export class AppModule {}
