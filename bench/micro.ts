@@ -34,23 +34,10 @@ const empty = async (): Promise<void> => undefined;
 const now = () => process.hrtime.bigint();
 const gc = (globalThis as { gc?: () => void }).gc;
 
-async function timeTasks(tasks: TasksService, count: number): Promise<number> {
+/** ns per task to schedule `count` tasks with `run` and see them all settled. */
+async function timePer(count: number, run: (count: number) => Promise<void>): Promise<number> {
   const started = now();
-  for (let i = 0; i < count; i++) tasks.schedule(empty);
-  await tasks.onIdle();
-  return Number(now() - started) / count;
-}
-
-async function timeHandWritten(count: number): Promise<number> {
-  const started = now();
-  const live = new Set<Promise<void>>();
-  for (let i = 0; i < count; i++) {
-    const promise: Promise<void> = Promise.resolve()
-      .then(empty)
-      .then(() => void live.delete(promise));
-    live.add(promise);
-  }
-  while (live.size > 0) await Promise.all(live);
+  await run(count);
   return Number(now() - started) / count;
 }
 
@@ -123,8 +110,8 @@ export async function runMicro(scale = 1): Promise<MicroResults> {
   const app = await NestFactory.createApplicationContext(MicroModule, { logger: false });
   const tasks = app.get(TasksService);
   const count = Math.max(1000, Math.round(100_000 * scale));
-  const scheduleToSettledNs = await best(5, () => timeTasks(tasks, count));
-  const handWrittenNs = await best(5, () => timeHandWritten(count));
+  const scheduleToSettledNs = await best(5, () => timePer(count, (n) => viaTasks(tasks)(n, empty)));
+  const handWrittenNs = await best(5, () => timePer(count, (n) => viaSet(n, empty)));
   const small = await bestPending(viaTasks(tasks), 1000, 20);
   const large = await bestPending(viaTasks(tasks), count, 3);
   const setSmall = await bestPending(viaSet, 1000, 20);

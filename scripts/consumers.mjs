@@ -1,10 +1,11 @@
 // Consumer tests from the packed tarball: packs nestjs-tasks, installs it into throwaway
 // projects under a temporary folder (CommonJS + Jest on Nest 11 and 10, ESM + Jest on Nest 12
-// with Fastify), runs each project's own `npm test`, and checks that plain `require` and
+// with Fastify), runs each project's own `npm test` (the CommonJS ones share
+// test/consumers/shared/cjs-app.spec.ts), and checks that plain `require` and
 // `import` load the package. Prints `consumers: N passed, N failed`; exits 1 if any failed.
 // npm's cache (~/.npm) makes repeated runs fast; every project installs with --prefer-offline.
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -36,7 +37,9 @@ try {
   for (const name of projects) {
     const dir = join(work, name);
     cpSync(join(fixtures, name), dir, { recursive: true });
+    mkdirSync(join(dir, 'src'), { recursive: true });
     cpSync(join(fixtures, 'shared', 'app.ts'), join(dir, 'src', 'app.ts'));
+    if (name.startsWith('cjs')) cpSync(join(fixtures, 'shared', 'cjs-app.spec.ts'), join(dir, 'src', 'app.spec.ts'));
     check(`${name}: npm install`, () =>
       run(dir, npm, ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', tarball]),
     );
