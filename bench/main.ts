@@ -40,6 +40,17 @@ function table(report: BenchReport): string {
     const cells = [row.adapter, row.variant, Math.round(row.rps), row.p50, row.p99, fixed(row.ratio, 3)];
     lines.push(`| ${cells.join(' | ')} | ${fixed(row.cpuUs, 1)} |`);
   }
+  lines.push(
+    '',
+    'Reference from the same rounds, no nestjs-tasks: bare NestJS plus one `AsyncLocalStorage.run()` per request in a server hook, the least any AsyncLocalStorage-based design costs.',
+    '',
+    '| adapter | reference | req/s | ratio to bare | server CPU µs/request |',
+    '|---|---|---:|---:|---:|',
+    ...report.reference.map(
+      (row) =>
+        `| ${row.adapter} | ${row.variant} | ${Math.round(row.rps)} | ${fixed(row.ratio, 3)} | ${fixed(row.cpuUs, 1)} |`,
+    ),
+  );
   const m = report.micro;
   lines.push(
     '',
@@ -68,7 +79,9 @@ function versions(): string {
 const options = parse(process.argv.slice(2));
 const report = await runBench(options, (line) => process.stderr.write(`${line}\n`));
 if (options.json) {
-  process.stdout.write(`${JSON.stringify({ results: report.results, micro: report.micro })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ results: report.results, micro: report.micro, reference: report.reference })}\n`,
+  );
 } else {
   process.stdout.write(`${table(report)}\n`);
 }

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { load, type LoadOptions, type LoadResult } from './load.js';
 import { runMicro, type MicroResults } from './micro.js';
-import { ADAPTERS, VARIANTS, startVariant, type Adapter, type Variant } from './variants.js';
+import { ADAPTERS, REFERENCES, VARIANTS, startVariant, type Adapter, type Variant } from './variants.js';
 
 export interface BenchOptions extends LoadOptions {
   rounds: number;
@@ -28,6 +28,8 @@ export interface BenchRow {
 
 export interface BenchReport {
   results: BenchRow[];
+  /** Reference points from the same rounds (see REFERENCES), ratios to bare likewise. */
+  reference: BenchRow[];
   micro: MicroResults;
   runs: { round: number; adapter: Adapter; variant: Variant; result: LoadResult }[];
   options: BenchOptions;
@@ -94,7 +96,7 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
   const start = options.inProcess ? startInProcess : startChild;
   for (let round = 1; round <= options.rounds; round++) {
     for (const adapter of ADAPTERS) {
-      for (const variant of VARIANTS) {
+      for (const variant of [...VARIANTS, ...REFERENCES]) {
         const server = await start(adapter, variant);
         try {
           if (options.warmup > 0) await load(server.url, { ...options, amount: options.warmup });
@@ -111,24 +113,27 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
       }
     }
   }
-  const results = ADAPTERS.flatMap((adapter) => {
-    const of = (variant: Variant) => runs.filter((run) => run.adapter === adapter && run.variant === variant);
-    const bareRps = median(of('bare').map((run) => run.result.rps));
-    return VARIANTS.map((variant): BenchRow => {
-      const mine = of(variant);
-      const rps = median(mine.map((run) => run.result.rps));
-      return {
-        adapter,
-        variant,
-        rps,
-        p50: median(mine.map((run) => run.result.p50)),
-        p99: median(mine.map((run) => run.result.p99)),
-        cpuUs: median(mine.map((run) => run.result.cpuUs)),
-        ratio: rps / bareRps,
-      };
+  const rows = (variants: readonly Variant[]) =>
+    ADAPTERS.flatMap((adapter) => {
+      const of = (variant: Variant) => runs.filter((run) => run.adapter === adapter && run.variant === variant);
+      const bareRps = median(of('bare').map((run) => run.result.rps));
+      return variants.map((variant): BenchRow => {
+        const mine = of(variant);
+        const rps = median(mine.map((run) => run.result.rps));
+        return {
+          adapter,
+          variant,
+          rps,
+          p50: median(mine.map((run) => run.result.p50)),
+          p99: median(mine.map((run) => run.result.p99)),
+          cpuUs: median(mine.map((run) => run.result.cpuUs)),
+          ratio: rps / bareRps,
+        };
+      });
     });
-  });
+  const results = rows(VARIANTS);
+  const reference = rows(REFERENCES);
   progress('micro-benchmarks');
   const micro = await runMicro(options.microScale);
-  return { results, micro, runs, options } satisfies BenchReport;
+  return { results, reference, micro, runs, options } satisfies BenchReport;
 }

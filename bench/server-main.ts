@@ -1,9 +1,11 @@
 /** Child process entry: `node server-main.js <adapter> <variant>`; prints `READY <url>`. */
-import { ADAPTERS, VARIANTS, startVariant, type Adapter, type Variant } from './variants.js';
+import { ADAPTERS, REFERENCES, VARIANTS, startVariant, type Adapter, type Variant } from './variants.js';
+
+const KINDS: readonly string[] = [...VARIANTS, ...REFERENCES];
 
 const [adapter, variant] = process.argv.slice(2) as [Adapter, Variant];
-if (!ADAPTERS.includes(adapter) || !VARIANTS.includes(variant)) {
-  console.error(`usage: server-main.js <${ADAPTERS.join('|')}> <${VARIANTS.join('|')}>`);
+if (!ADAPTERS.includes(adapter) || !KINDS.includes(variant)) {
+  console.error(`usage: server-main.js <${ADAPTERS.join('|')}> <${KINDS.join('|')}>`);
   process.exit(2);
 }
 const { url, app } = await startVariant(adapter, variant);

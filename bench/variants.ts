@@ -14,6 +14,7 @@ import {
 import { APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ServerResponse } from 'node:http';
 import { tap, type Observable } from 'rxjs';
 import { TasksModule, TasksService } from '../lib/index.js';
@@ -21,7 +22,13 @@ import { TasksModule, TasksService } from '../lib/index.js';
 export const ADAPTERS = ['express', 'fastify'] as const;
 export type Adapter = (typeof ADAPTERS)[number];
 export const VARIANTS = ['bare', 'unused', 'afterResponse', 'perMode', 'requestScoped'] as const;
-export type Variant = (typeof VARIANTS)[number];
+/**
+ * Reference points run in the same rounds but reported apart. `alsFloor` is bare NestJS plus one
+ * `AsyncLocalStorage.run()` per request in a server hook, and no nestjs-tasks: the least any
+ * AsyncLocalStorage-based design can cost.
+ */
+export const REFERENCES = ['alsFloor'] as const;
+export type Variant = (typeof VARIANTS)[number] | (typeof REFERENCES)[number];
 
 const HELLO = { hello: 'world' };
 const empty = async (): Promise<void> => undefined;
@@ -115,11 +122,25 @@ class RequestScopedModule {}
 
 const modules: Record<Variant, object> = {
   bare: BareModule,
+  alsFloor: BareModule,
   unused: UnusedModule,
   afterResponse: AfterResponseModule,
   perMode: PerModeModule,
   requestScoped: RequestScopedModule,
 };
+
+const storage = new AsyncLocalStorage<object>();
+
+function openStorePerRequest(adapter: Adapter, server: unknown): void {
+  type Next = () => void;
+  if (adapter === 'fastify') {
+    const fastify = server as { addHook(name: 'onRequest', hook: (q: unknown, r: unknown, done: Next) => void): void };
+    fastify.addHook('onRequest', (_request, _reply, done) => storage.run({}, done));
+  } else {
+    const express = server as { use(fn: (q: unknown, r: unknown, next: Next) => void): void };
+    express.use((_request, _response, next) => storage.run({}, next));
+  }
+}
 
 /** Starts one variant on 127.0.0.1 (ephemeral port); returns its URL. */
 export async function startVariant(
@@ -129,6 +150,7 @@ export async function startVariant(
   const module = modules[variant];
   const httpAdapter = adapter === 'express' ? new ExpressAdapter() : new FastifyAdapter();
   const app = await NestFactory.create(module as never, httpAdapter, { logger: ['error', 'warn'] });
+  if (variant === 'alsFloor') openStorePerRequest(adapter, httpAdapter.getInstance());
   await app.listen(0, '127.0.0.1');
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   return { url, app };

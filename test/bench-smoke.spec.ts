@@ -16,7 +16,11 @@ describe('npm run bench (smoke)', () => {
     expect(report.results.map((row) => `${row.adapter}/${row.variant}`)).toEqual(
       ADAPTERS.flatMap((adapter) => VARIANTS.map((variant) => `${adapter}/${variant}`)),
     );
-    for (const row of report.results) {
+    expect(report.reference.map((row) => `${row.adapter}/${row.variant}`)).toEqual([
+      'express/alsFloor',
+      'fastify/alsFloor',
+    ]);
+    for (const row of [...report.results, ...report.reference]) {
       expect(row.rps).toBeGreaterThan(0);
       expect(Number.isFinite(row.ratio)).toBe(true);
     }
