@@ -12,7 +12,7 @@ export type DeferredMode = 'afterRoute' | 'afterResponse';
 
 /**
  * One request's scheduler: holds its afterRoute and afterResponse tasks until the handler
- * completes and the response closes. Created by the middleware for every request, so it does
+ * completes and the response closes. Created by the request hook for every request, so it does
  * nothing until a deferred task is scheduled (it then listens for the response's `close`).
  */
 export class RequestTasks {
@@ -33,8 +33,7 @@ export class RequestTasks {
       this.release(mode, task);
       return;
     }
-    if (mode === 'afterRoute') (this.afterRoute ??= []).push(task);
-    else (this.afterResponse ??= []).push(task);
+    (this[mode] ??= []).push(task);
     this.listen();
   }
 
@@ -82,11 +81,9 @@ export class RequestTasks {
   }
 
   private flush(mode: DeferredMode): void {
-    const tasks = mode === 'afterRoute' ? this.afterRoute : this.afterResponse;
-    if (tasks === undefined) return;
-    if (mode === 'afterRoute') this.afterRoute = undefined;
-    else this.afterResponse = undefined;
-    for (const task of tasks) this.release(mode, task);
+    const tasks = this[mode];
+    this[mode] = undefined;
+    for (const task of tasks ?? []) this.release(mode, task);
   }
 
   private release(mode: DeferredMode, task: ScheduledTask): void {
@@ -96,5 +93,5 @@ export class RequestTasks {
   }
 }
 
-/** The current request's scheduler, opened by the middleware before guards run (internal). */
+/** The current request's scheduler, opened by the request hook before guards run (internal). */
 export const requestStorage = new AsyncLocalStorage<RequestTasks>();

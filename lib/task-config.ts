@@ -35,7 +35,8 @@ export interface TaskOptions {
   readonly always?: boolean;
 }
 
-const FIELDS = ['name', 'shield', 'onError', 'always'] as const;
+/** The task field names, for callers that accept them among other keys. */
+export const TASK_FIELDS: readonly string[] = ['name', 'shield', 'onError', 'always'];
 
 /**
  * A task configuration. Layers merge as global (`forRoot`) < `@Task()` < call site
@@ -55,7 +56,7 @@ export class TaskConfig implements TaskOptions {
 
   /** Builds a config; throws a {@link TasksError} naming any field of the wrong type. */
   constructor(options: TaskOptions = {}) {
-    assertTaskOptions(options, 'task options', FIELDS);
+    assertTaskOptions(options, 'task options', TASK_FIELDS);
     this.name = options.name;
     this.shield = options.shield;
     this.onError = options.onError;
@@ -99,6 +100,3 @@ function expectType(value: unknown, type: string, what: string, expectation: str
     throw new TasksError(messages.expected(what, `${expectation} or undefined`, value));
   }
 }
-
-/** The task field names, for callers that accept them among other keys. */
-export const TASK_FIELDS: readonly string[] = FIELDS;
