@@ -2,7 +2,7 @@
  * Every log line and error text nestjs-tasks writes. Tests assert with these
  * same functions, so a wording change is made here once.
  */
-import { inspect } from 'node:util';
+import { inspect, types } from 'node:util';
 
 /** Timing modes, as users write them. */
 export type TaskMode = 'immediate' | 'afterRoute' | 'afterResponse';
@@ -22,12 +22,24 @@ export function describeValue(value: unknown): string {
   }
 }
 
-/** Whether `value` is an Error; false (not a throw) for a Proxy whose traps throw. */
+/**
+ * Whether `value` is an Error, from this realm or another (errors made by Node itself are
+ * another realm's under Jest's VM contexts); false, never a throw, for a Proxy whose traps throw.
+ */
 function isError(value: unknown): value is Error {
   try {
-    return value instanceof Error;
+    return types.isNativeError(value) || value instanceof Error;
   } catch {
     return false;
+  }
+}
+
+/** The `name` of an Error (any realm), or undefined; never throws. */
+export function errorName(error: unknown): string | undefined {
+  try {
+    return isError(error) && typeof error.name === 'string' ? error.name : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -61,11 +73,19 @@ export const messages = {
     `Unknown option \`${key}\` in ${where}. Allowed options: ${allowed.join(', ')}.`,
   outsideRequest: (mode: TaskMode) =>
     `tasks.${mode}.schedule() was called outside an HTTP request, where there is no ${mode === 'afterRoute' ? 'route handler' : 'response'} to wait for. Call it from a controller, guard, interceptor, pipe or exception filter (or code they call) of an HTTP request handled by Nest with TasksModule.forRoot() imported, or use tasks.schedule() to run the task now.`,
-  taskFailed: (name: string, error: unknown) => `Task "${name}" failed: ${describeError(error)}`,
+  taskFailed: (name: string, error: unknown, unboundMethod = false) =>
+    `Task "${name}" failed: ${describeError(error)}` +
+    (unboundMethod
+      ? `. "${name}" is a @Task() method that ran without its instance (\`this\` is undefined): it was scheduled before app.init() bound it, or its provider is request-scoped. Schedule it after the app has started, or pass \`instance.method.bind(instance)\`.`
+      : ''),
   onErrorFailed: (name: string, error: unknown, handlerError: unknown) =>
     `The onError handler of task "${name}" failed: ${describeError(handlerError)}. The task's own error was: ${describeError(error)}`,
   droppedFailedRequest: (name: string, mode: TaskMode) =>
     `Task "${name}" (${mode}) was not run: its request failed before the route handler completed. Set \`always: true\` on the task to run it anyway.`,
+  abortedShutdown: (name: string) =>
+    `Task "${name}" was aborted: the application is shutting down and the task is not shielded.`,
+  stoppedByAbort: (name: string, reason: string) =>
+    `Task "${name}" stopped on its abort signal (${reason}). Not a failure: onError is not called.`,
   droppedShutdown: (name: string) =>
     `Task "${name}" was not run: the application is shutting down and the task is not shielded.`,
   shutdownDeadline: (timeout: number, names: readonly string[]) =>

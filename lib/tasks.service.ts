@@ -48,4 +48,25 @@ export class TasksService extends TaskScheduler {
   onIdle(): Promise<void> {
     return this.runner.onIdle();
   }
+
+  /**
+   * For a provider that closes a resource shielded tasks use (a database client, a queue
+   * connection): begins the shutdown drain if it has not begun and resolves when no shielded
+   * task is left, or at `shutdownTimeout`. Await it in your closing hook — in any of Nest's
+   * shutdown hooks, in any module order — before you close. Never rejects.
+   *
+   * Calling it begins shutdown: running unshielded tasks are aborted and new ones refused, as
+   * when the module's own drain begins. Call it only from shutdown hooks.
+   *
+   * @example
+   * ```ts
+   * async onModuleDestroy() {
+   *   await this.tasks.drained();
+   *   await this.prisma.$disconnect();
+   * }
+   * ```
+   */
+  drained(): Promise<void> {
+    return this.runner.drained();
+  }
 }
