@@ -16,7 +16,7 @@ describe.each(adapters)('client behaviour on %s', (adapter) => {
   });
   afterEach(async () => {
     await t.app.close();
-    expect(processErrors.errors).toEqual([]);
+    processErrors.expectNone();
   });
 
   it('runs afterResponse tasks after close when the client leaves mid-body, leaving no listener behind', async () => {
