@@ -93,14 +93,23 @@ describe.each(adapters)('shutdown on %s', (adapter) => {
     expect(t.logger.tasks('debug').map((line) => line.message)).toContain(messages.droppedShutdown('late-unshielded'));
   });
 
-  it('closes at once when no task is running', async () => {
-    await start();
+  it('closes at once when no task is running, without waiting or saying it waits', async () => {
+    // A deadline far above the bound below: a close that waited for it could not pass.
+    const shutdownTimeout = 15_000;
+    await start({ shutdownTimeout });
     plan.run = (tasks) => {
       tasks.schedule(() => undefined);
+      tasks.task({ name: 'finished-shielded', shield: true }).schedule(() => undefined);
+      tasks.afterResponse.task({ name: 'finished-shielded-after', shield: true }).schedule(() => undefined);
     };
     await t.http.get('/plan').expect(200);
     await t.tasks.onIdle();
+    const started = Date.now();
     await t.app.close();
+    expect(Date.now() - started).toBeLessThan(2_000);
+    const written = t.logger.lines.map((line) => line.message);
+    for (const count of [0, 1, 2]) expect(written).not.toContain(messages.shutdownWaiting(count, shutdownTimeout));
+    expect(t.logger.tasks('log')).toEqual([]);
     expect(t.logger.tasks('warn')).toEqual([]);
   });
 });
