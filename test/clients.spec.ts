@@ -19,20 +19,22 @@ describe.each(adapters)('client behaviour on %s', (adapter) => {
     processErrors.expectNone();
   });
 
-  it('runs afterResponse tasks after close when the client leaves mid-body, leaving no listener behind', async () => {
-    const leaveMidBody = (path: string) =>
-      new Promise<void>((resolve, reject) => {
-        const req = request(`${t.url}/clients/stream/${path}`, { headers: { connection: 'close' } }, (res) => {
-          res.once('data', () => {
-            req.destroy();
-            resolve();
-          });
+  /** Reads the first chunk of `path`'s body, then destroys the socket, as a closing browser tab does. */
+  const leaveMidBody = (path: string) =>
+    new Promise<void>((resolve, reject) => {
+      const req = request(`${t.url}/clients/${path}`, { headers: { connection: 'close' } }, (res) => {
+        res.once('data', () => {
+          req.destroy();
+          resolve();
         });
-        req.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' ? undefined : reject(error)));
-        req.end();
       });
-    await leaveMidBody('control');
-    await leaveMidBody('with-tasks');
+      req.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' ? undefined : reject(error)));
+      req.end();
+    });
+
+  it('runs afterResponse tasks after close when the client leaves mid-body, leaving no listener behind', async () => {
+    await leaveMidBody('stream/control');
+    await leaveMidBody('stream/with-tasks');
     await probe.waitFor('stream:afterResponse');
     await probe.waitFor('stream:listeners-checked');
     await t.tasks.onIdle();
@@ -44,6 +46,23 @@ describe.each(adapters)('client behaviour on %s', (adapter) => {
     ]);
     // Scheduling tasks leaves no listener on the response beyond what the same route leaves without them.
     expect(left('stream')?.split('=')[1]).toBe(left('control')?.split('=')[1]);
+  });
+
+  it('counts an @Sse stream the client leaves as completed: its afterRoute and afterResponse tasks run', async () => {
+    await leaveMidBody('sse-endless');
+    await probe.waitFor('sse:afterResponse');
+    await t.tasks.onIdle();
+    expect([...probe.events].sort()).toEqual([
+      'sse:afterResponse',
+      'sse:afterRoute',
+      'sse:closed:finished=false',
+      'sse:source-finalized',
+    ]);
+    // afterResponse waited for the response to close, and nothing was dropped.
+    expect(probe.events.indexOf('sse:afterResponse')).toBeGreaterThan(
+      probe.events.indexOf('sse:closed:finished=false'),
+    );
+    expect(t.logger.tasks('debug')).toEqual([]);
   });
 
   it('leaves no listener behind on a keep-alive connection, over many requests on one socket', async () => {

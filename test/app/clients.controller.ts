@@ -1,7 +1,8 @@
-import { Controller, Get, Param, Res, StreamableFile } from '@nestjs/common';
+import { Controller, Get, type MessageEvent, Param, Res, Sse, StreamableFile } from '@nestjs/common';
 import type { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
+import { finalize, interval, map, type Observable } from 'rxjs';
 import { TasksService } from '../../lib/index.js';
 import { Probe } from './probe.js';
 import { rawResponse } from './raw.js';
@@ -69,6 +70,19 @@ export class ClientsController {
       this.tasks.afterResponse.schedule(() => this.probe.record(`keep-alive:${n}:afterResponse`));
     }
     return { socket: socketId(socket), listeners: before };
+  }
+
+  /** An endless `@Sse` stream, one event every 20 ms: it ends only when the client leaves. */
+  @Sse('sse-endless')
+  sseEndless(@Res({ passthrough: true }) response: unknown): Observable<MessageEvent> {
+    const raw = rawResponse(response);
+    raw.once('close', () => this.probe.record(`sse:closed:finished=${raw.writableFinished}`));
+    this.tasks.afterRoute.task({ name: 'sse:afterRoute' }).schedule(() => this.probe.record('sse:afterRoute'));
+    this.tasks.afterResponse.task({ name: 'sse:afterResponse' }).schedule(() => this.probe.record('sse:afterResponse'));
+    return interval(20).pipe(
+      map((index) => ({ data: { index } })),
+      finalize(() => this.probe.record('sse:source-finalized')),
+    );
   }
 
   @Get('count/:id')
