@@ -93,6 +93,34 @@ describe.each(adapters)('shutdown on %s', (adapter) => {
     expect(t.logger.tasks('debug').map((line) => line.message)).toContain(messages.droppedShutdown('late-unshielded'));
   });
 
+  it('runs a shielded task scheduled after close() resolved, and onIdle() awaits it', async () => {
+    await start();
+    const closed = gate();
+    plan.run = (tasks) => {
+      // An unshielded task that outlives close(): aborted, not awaited, it then schedules more work.
+      tasks.task({ name: 'outliver' }).schedule(async () => {
+        await aborted(currentTask()!.signal);
+        await closed.promise;
+        tasks.task({ name: 'after-close-unshielded' }).schedule(() => probe.record('after-close-unshielded:ran'));
+        tasks.task({ name: 'after-close-shielded', shield: true }).schedule(async () => {
+          await new Promise((resolve) => setImmediate(resolve));
+          probe.record('after-close-shielded:end');
+        });
+        probe.record('outliver:scheduled');
+      });
+    };
+    await t.http.get('/plan').expect(200);
+    await t.app.close();
+    closed.open();
+    await probe.waitFor('outliver:scheduled');
+    await t.tasks.onIdle();
+    expect(probe.has('after-close-shielded:end')).toBe(true);
+    expect(probe.has('after-close-unshielded:ran')).toBe(false);
+    expect(t.logger.tasks('debug').map((line) => line.message)).toContain(
+      messages.droppedShutdown('after-close-unshielded'),
+    );
+  });
+
   it('closes at once when no task is running, without waiting or saying it waits', async () => {
     // A deadline far above the bound below: a close that waited for it could not pass.
     const shutdownTimeout = 15_000;
