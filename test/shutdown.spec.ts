@@ -1,9 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { currentTask, type TasksModuleOptions } from '../lib/index.js';
+import { TasksModule, currentTask, type TasksModuleOptions } from '../lib/index.js';
 import { messages } from '../lib/tasks.messages.js';
 import { adapters, startApp, type TestApp } from './app/harness.js';
 import { PlanController, plan } from './app/plan.controller.js';
 import { Probe, gate } from './app/probe.js';
+import { AppShutdownHookModule, onShutdown } from './app/shutdown-hook.js';
 
 /** Resolves when `signal` aborts. */
 const aborted = (signal: AbortSignal) =>
@@ -91,6 +92,49 @@ describe.each(adapters)('shutdown on %s', (adapter) => {
     expect(probe.has('late-shielded:ran')).toBe(true);
     expect(probe.has('late-unshielded:ran')).toBe(false);
     expect(t.logger.tasks('debug').map((line) => line.message)).toContain(messages.droppedShutdown('late-unshielded'));
+  });
+
+  it('runs a shielded task scheduled after the drain ended, and close() awaits it', async () => {
+    t = await startApp(adapter, {
+      controllers: [PlanController],
+      providers: [Probe],
+      tasksModule: [AppShutdownHookModule, TasksModule.forRoot({ shutdownTimeout: Infinity })],
+    });
+    probe = t.get(Probe);
+    const release = gate();
+    plan.run = (tasks) => {
+      tasks.task({ name: 'drainer', shield: true }).schedule(async () => {
+        probe.record('drainer:start');
+        await release.promise;
+        probe.record('drainer:end');
+      });
+    };
+    // The app's own shutdown hook, in a global module imported before TasksModule, runs after the drain.
+    onShutdown.run = (tasks) => {
+      probe.record(`hook:drainer-ended=${probe.has('drainer:end')}`);
+      tasks.task({ name: 'after-drain-unshielded' }).schedule(() => probe.record('after-drain-unshielded:ran'));
+      tasks.task({ name: 'after-drain-shielded', shield: true }).schedule(async () => {
+        probe.record('after-drain-shielded:start');
+        await new Promise((resolve) => setTimeout(resolve, 50)); // the task's own work
+        probe.record('after-drain-shielded:end');
+      });
+    };
+    await t.http.get('/plan').expect(200);
+    await probe.waitFor('drainer:start');
+    const closing = t.app.close();
+    await t.logger.waitForLine(messages.shutdownWaiting(1, Infinity));
+    release.open();
+    await closing;
+    expect(probe.events).toContain('hook:drainer-ended=true');
+    expect(probe.has('after-drain-unshielded:ran')).toBe(false);
+    expect(t.logger.tasks('debug').map((line) => line.message)).toContain(
+      messages.droppedShutdown('after-drain-unshielded'),
+    );
+    expect(probe.has('after-drain-shielded:start')).toBe(true);
+    const endedBeforeCloseResolved = probe.has('after-drain-shielded:end');
+    await t.tasks.onIdle();
+    // The README: once shutdown has begun, a shielded task "is run and awaited".
+    expect(endedBeforeCloseResolved).toBe(true);
   });
 
   it('runs a shielded task scheduled after close() resolved, and onIdle() awaits it', async () => {
