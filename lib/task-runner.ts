@@ -45,6 +45,8 @@ export class TaskRunner {
     if (typeof fn !== 'function') throw new TasksError(messages.notAFunction(fn));
     const config = this.configFor(fn, callSite);
     const task = new ScheduledTask(this, fn as (...args: unknown[]) => unknown, args, config);
+    // Nothing is left to await a shielded task once the last drain ended: refuse it at the call.
+    if (this.phase === 'closed' && config.shield) throw new TasksError(messages.shieldedAfterShutdown(task.name));
     // A promise reaction runs in the async context where `then` was called: made here, it
     // starts the deferred task in the scheduling context (request ids, CLS) whenever released.
     if (deferred) void new Promise<ScheduledTask>((resolve) => (task.release = resolve)).then(this.execute);
@@ -96,6 +98,7 @@ export class TaskRunner {
   async shutdown(): Promise<void> {
     await this.drained();
     clearTimeout(this.deadline);
+    this.phase = 'closed';
   }
 
   private beginShutdown(): void {

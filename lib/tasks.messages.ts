@@ -86,6 +86,8 @@ export const messages = {
     `Task "${name}" was aborted: the application is shutting down and the task is not shielded.`,
   stoppedByAbort: (name: string, reason: string) =>
     `Task "${name}" stopped on its abort signal (${reason}). Not a failure: onError is not called.`,
+  shieldedAfterShutdown: (name: string) =>
+    `Shielded task "${name}" was scheduled after the shutdown drain ended (or passed its deadline): nothing would await it, so it was not scheduled. Schedule it before the drain ends — in onModuleDestroy or beforeApplicationShutdown — or await the work directly in your own hook.`,
   droppedShutdown: (name: string) =>
     `Task "${name}" was not run: the application is shutting down and the task is not shielded.`,
   shutdownDeadline: (timeout: number, names: readonly string[]) =>

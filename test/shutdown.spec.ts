@@ -1,12 +1,13 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { currentTask, type TaskErrorHandler, type TasksModuleOptions } from '../lib/index.js';
+import { TasksModule, currentTask, type TaskErrorHandler, type TasksModuleOptions } from '../lib/index.js';
 import { messages } from '../lib/tasks.messages.js';
 import { TasksShutdown } from '../lib/tasks.shutdown.js';
 import { Resource, resourceModule, type ClosingHook } from './app/closing-resource.js';
 import { adapters, startApp, type TestApp } from './app/harness.js';
 import { PlanController, plan } from './app/plan.controller.js';
 import { Probe, gate } from './app/probe.js';
+import { AppShutdownHookModule, onShutdown } from './app/shutdown-hook.js';
 
 /** Resolves when `signal` aborts. */
 const aborted = (signal: AbortSignal) =>
@@ -96,14 +97,92 @@ describe.each(adapters)('shutdown on %s', (adapter) => {
     expect(t.logger.tasks('debug').map((line) => line.message)).toContain(messages.droppedShutdown('late-unshielded'));
   });
 
-  it('closes at once when no task is running', async () => {
+  it('refuses a shielded task scheduled after the drain ended, at the call, and drops an unshielded one', async () => {
+    t = await startApp(adapter, {
+      controllers: [PlanController],
+      providers: [Probe],
+      tasksModule: [AppShutdownHookModule, TasksModule.forRoot({ shutdownTimeout: Infinity })],
+    });
+    probe = t.get(Probe);
+    const release = gate();
+    plan.run = (tasks) => {
+      tasks.task({ name: 'drainer', shield: true }).schedule(async () => {
+        probe.record('drainer:start');
+        await release.promise;
+        probe.record('drainer:end');
+      });
+    };
+    // The app's own shutdown hook, in a global module imported before TasksModule, runs after the drain.
+    onShutdown.run = (tasks) => {
+      probe.record(`hook:drainer-ended=${probe.has('drainer:end')}`);
+      tasks.task({ name: 'after-drain-unshielded' }).schedule(() => probe.record('after-drain-unshielded:ran'));
+      try {
+        tasks
+          .task({ name: 'after-drain-shielded', shield: true })
+          .schedule(() => probe.record('after-drain-shielded:ran'));
+      } catch (error) {
+        probe.record(`refused:${(error as Error).message}`);
+      }
+    };
+    await t.http.get('/plan').expect(200);
+    await probe.waitFor('drainer:start');
+    const closing = t.app.close();
+    await t.logger.waitForLine(messages.shutdownWaiting(1, Infinity));
+    release.open();
+    await closing;
+    await t.tasks.onIdle();
+    expect(probe.events).toContain('hook:drainer-ended=true');
+    expect(probe.has('after-drain-unshielded:ran')).toBe(false);
+    expect(t.logger.tasks('debug').map((line) => line.message)).toContain(
+      messages.droppedShutdown('after-drain-unshielded'),
+    );
+    expect(probe.events).toContain(`refused:${messages.shieldedAfterShutdown('after-drain-shielded')}`);
+    expect(probe.has('after-drain-shielded:ran')).toBe(false);
+  });
+
+  it('refuses a shielded task scheduled after close() resolved, at the call', async () => {
     await start();
+    const closed = gate();
+    plan.run = (tasks) => {
+      // An unshielded task that outlives close(): aborted, not awaited, it then schedules more work.
+      tasks.task({ name: 'outliver' }).schedule(async () => {
+        await aborted(currentTask()!.signal);
+        await closed.promise;
+        tasks.task({ name: 'after-close-unshielded' }).schedule(() => probe.record('after-close-unshielded:ran'));
+        try {
+          tasks.task({ name: 'after-close-shielded', shield: true }).schedule(() => probe.record('shielded:ran'));
+        } catch (error) {
+          probe.record(`refused:${(error as Error).message}`);
+        }
+      });
+    };
+    await t.http.get('/plan').expect(200);
+    await t.app.close();
+    closed.open();
+    await t.tasks.onIdle();
+    expect(probe.events).toEqual([`refused:${messages.shieldedAfterShutdown('after-close-shielded')}`]);
+    expect(t.logger.tasks('debug').map((line) => line.message)).toContain(
+      messages.droppedShutdown('after-close-unshielded'),
+    );
+  });
+
+  it('closes at once when no task is running, without waiting or saying it waits', async () => {
+    // A deadline far above the bound below: a close that waited for it could not pass.
+    const shutdownTimeout = 15_000;
+    await start({ shutdownTimeout });
     plan.run = (tasks) => {
       tasks.schedule(() => undefined);
+      tasks.task({ name: 'finished-shielded', shield: true }).schedule(() => undefined);
+      tasks.afterResponse.task({ name: 'finished-shielded-after', shield: true }).schedule(() => undefined);
     };
     await t.http.get('/plan').expect(200);
     await t.tasks.onIdle();
+    const started = Date.now();
     await t.app.close();
+    expect(Date.now() - started).toBeLessThan(2_000);
+    const written = t.logger.lines.map((line) => line.message);
+    for (const count of [0, 1, 2]) expect(written).not.toContain(messages.shutdownWaiting(count, shutdownTimeout));
+    expect(t.logger.tasks('log')).toEqual([]);
     expect(t.logger.tasks('warn')).toEqual([]);
   });
 });
