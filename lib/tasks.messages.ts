@@ -55,6 +55,12 @@ export function stackOf(error: unknown): string | undefined {
 export const messages = {
   expected: (what: string, expectation: string, value: unknown) =>
     `Expected ${what} to be ${expectation}, got ${describeValue(value)}.`,
+  badShutdownTimeout: (value: unknown): string =>
+    messages.expected(
+      '`shutdownTimeout`',
+      "a number of milliseconds >= 0 (or Infinity), or a string holding one such as '10000' or 'Infinity' (as environment variables give)",
+      value,
+    ),
   notAFunction: (value: unknown) =>
     `Expected the task to be a function, got ${describeValue(value)}. Pass the function itself, e.g. \`tasks.schedule(sendEmail, to)\`, not its result \`tasks.schedule(sendEmail(to))\`.`,
   unknownOption: (key: string, where: string, allowed: readonly string[]) =>

@@ -48,7 +48,7 @@ export class TasksModule implements NestModule {
    * TasksModule.forRootAsync({
    *   imports: [ConfigModule],
    *   inject: [ConfigService],
-   *   useFactory: (config: ConfigService) => ({ shutdownTimeout: config.get('TASKS_SHUTDOWN_MS') }),
+   *   useFactory: (config: ConfigService) => ({ shutdownTimeout: config.get<string>('TASKS_SHUTDOWN_MS') }),
    * })
    * ```
    */

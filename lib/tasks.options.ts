@@ -17,9 +17,15 @@ export interface TasksModuleOptions extends TaskOptions {
   /**
    * How long shutdown waits for shielded tasks, in milliseconds; `Infinity` waits for ever.
    * At the deadline the signals of the tasks still running are aborted and their names logged.
+   * A string holding such a number (`'10000'`, `'Infinity'`) is accepted too, since
+   * environment variables are strings.
    * @default 30000
+   * @example
+   * ```ts
+   * useFactory: (config: ConfigService) => ({ shutdownTimeout: config.get<string>('TASKS_SHUTDOWN_MS') })
+   * ```
    */
-  readonly shutdownTimeout?: number;
+  readonly shutdownTimeout?: number | string;
 }
 
 /** `TasksModule.forRootAsync()` options: the options come from a factory with injected dependencies. */
@@ -43,10 +49,17 @@ const MODULE_FIELDS = [...TASK_FIELDS, 'shutdownTimeout'];
 export function resolveTasksOptions(options: TasksModuleOptions | TaskConfig = {}): ResolvedTasksOptions {
   assertTaskOptions(options, 'TasksModule options', MODULE_FIELDS);
   const { shutdownTimeout = DEFAULT_SHUTDOWN_TIMEOUT, ...taskOptions } = options as TasksModuleOptions;
-  if (typeof shutdownTimeout !== 'number' || Number.isNaN(shutdownTimeout) || shutdownTimeout < 0) {
-    throw new TasksError(
-      messages.expected('`shutdownTimeout`', 'a number of milliseconds >= 0 (or Infinity)', shutdownTimeout),
-    );
+  return { config: new TaskConfig(taskOptions), shutdownTimeout: parseShutdownTimeout(shutdownTimeout) };
+}
+
+/** Digits with an optional decimal part, or `Infinity`: what a numeric environment value looks like. */
+const NUMERIC_STRING = /^(\d+(\.\d+)?|Infinity)$/;
+
+/** A number >= 0 (or Infinity), or a string holding one (surrounding whitespace ignored). */
+function parseShutdownTimeout(value: unknown): number {
+  const parsed = typeof value === 'string' && NUMERIC_STRING.test(value.trim()) ? Number(value) : value;
+  if (typeof parsed !== 'number' || Number.isNaN(parsed) || parsed < 0) {
+    throw new TasksError(messages.badShutdownTimeout(value));
   }
-  return { config: new TaskConfig(taskOptions), shutdownTimeout };
+  return parsed;
 }

@@ -5,7 +5,7 @@ import { ConfigModule, ConfigService, onError, sync } from './stubs.js';
 TasksModule.forRootAsync({
   imports: [ConfigModule],
   inject: [ConfigService],
-  useFactory: (config: ConfigService) => ({ shutdownTimeout: config.get<number>('TASKS_SHUTDOWN_MS') }),
+  useFactory: (config: ConfigService) => ({ shutdownTimeout: config.get<string>('TASKS_SHUTDOWN_MS') }),
 });
 
 export class Typed {
