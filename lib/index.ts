@@ -4,5 +4,10 @@ export { TaskConfig, type TaskErrorHandler, type TaskOptions } from './task-conf
 export { TaskScheduler, type ConfiguredScheduler } from './task-scheduler.js';
 export { TasksError } from './tasks.errors.js';
 export { TasksModule } from './tasks.module.js';
-export type { TasksModuleAsyncOptions, TasksModuleOptions } from './tasks.options.js';
+export type {
+  TasksModuleAsyncOptions,
+  TasksModuleOptions,
+  TasksModuleOptionsResult,
+  TasksOptionsFactory,
+} from './tasks.options.js';
 export { TasksService } from './tasks.service.js';

@@ -61,6 +61,12 @@ export const messages = {
       "a number of milliseconds >= 0 (or Infinity), or a string holding one such as '10000' or 'Infinity' (as environment variables give)",
       value,
     ),
+  asyncOptionsSource: (given: readonly string[]) =>
+    `TasksModule.forRootAsync() takes exactly one of useFactory, useClass and useExisting, got ${given.length === 0 ? 'none' : given.join(' and ')}. Pass a factory function (\`useFactory: (config) => ({ shutdownTimeout: config.get('TASKS_SHUTDOWN_MS') })\` with \`inject\`), a class implementing TasksOptionsFactory (\`useClass\`), or an existing provider of one (\`useExisting\`).`,
+  injectWithoutFactory: (source: string) =>
+    `TasksModule.forRootAsync() was given \`inject\` with \`${source}\`, but \`inject\` only lists the arguments of \`useFactory\`. The options factory gets its dependencies through its own constructor: remove \`inject\`.`,
+  notAnOptionsFactory: (value: unknown) =>
+    `Expected the options factory of TasksModule.forRootAsync() to have a createTasksOptions() method, got ${describeValue(value)}. Implement TasksOptionsFactory: \`createTasksOptions(): TasksModuleOptions\`.`,
   notAFunction: (value: unknown) =>
     `Expected the task to be a function, got ${describeValue(value)}. Pass the function itself, e.g. \`tasks.schedule(sendEmail, to)\`, not its result \`tasks.schedule(sendEmail(to))\`.`,
   unknownOption: (key: string, where: string, allowed: readonly string[]) =>

@@ -13,7 +13,12 @@ import { TaskRunner } from './task-runner.js';
 import { TASKS_OPTIONS } from './tasks.constants.js';
 import { TasksExplorer } from './tasks.explorer.js';
 import { TasksMiddleware } from './tasks.middleware.js';
-import { resolveTasksOptions, type TasksModuleAsyncOptions, type TasksModuleOptions } from './tasks.options.js';
+import {
+  asyncOptionsProviders,
+  resolveTasksOptions,
+  type TasksModuleAsyncOptions,
+  type TasksModuleOptions,
+} from './tasks.options.js';
 import { TasksService } from './tasks.service.js';
 import { TasksShutdown } from './tasks.shutdown.js';
 
@@ -41,8 +46,12 @@ export class TasksModule implements NestModule {
   }
 
   /**
-   * Installs the module with options from a factory, e.g. from `ConfigService`.
+   * Installs the module with options created at start-up: by a factory function (`useFactory`
+   * with `inject`), by a class the module instantiates (`useClass`), or by an existing provider
+   * (`useExisting`); each may be async. The options are validated when they arrive.
    *
+   * @throws {TasksError} at once unless exactly one of `useFactory`, `useClass` and
+   *   `useExisting` is given
    * @example
    * ```ts
    * TasksModule.forRootAsync({
@@ -50,16 +59,12 @@ export class TasksModule implements NestModule {
    *   inject: [ConfigService],
    *   useFactory: (config: ConfigService) => ({ shutdownTimeout: config.get<string>('TASKS_SHUTDOWN_MS') }),
    * })
+   * TasksModule.forRootAsync({ imports: [ConfigModule], useClass: TasksConfig })
    * ```
    */
   static forRootAsync(options: TasksModuleAsyncOptions): DynamicModule {
-    const { useFactory, inject = [], imports = [] } = options;
-    const provider: Provider = {
-      provide: TASKS_OPTIONS,
-      inject,
-      useFactory: async (...args: never[]) => resolveTasksOptions(await useFactory(...args)),
-    };
-    return { ...TasksModule.build([provider]), imports: [DiscoveryModule, ...imports] };
+    const providers = asyncOptionsProviders(options);
+    return { ...TasksModule.build(providers), imports: [DiscoveryModule, ...(options.imports ?? [])] };
   }
 
   private static build(optionsProviders: Provider[]): DynamicModule {

@@ -1,5 +1,13 @@
 // The README's API examples, compiled by `npm run typecheck`.
-import { TaskConfig, TasksModule, TasksService, currentTask } from 'nestjs-tasks';
+import { Injectable } from '@nestjs/common';
+import {
+  TaskConfig,
+  TasksModule,
+  TasksService,
+  currentTask,
+  type TasksModuleOptions,
+  type TasksOptionsFactory,
+} from 'nestjs-tasks';
 import { ConfigModule, ConfigService, onError, sync } from './stubs.js';
 
 TasksModule.forRootAsync({
@@ -7,6 +15,17 @@ TasksModule.forRootAsync({
   inject: [ConfigService],
   useFactory: (config: ConfigService) => ({ shutdownTimeout: config.get<string>('TASKS_SHUTDOWN_MS') }),
 });
+
+@Injectable()
+export class TasksConfig implements TasksOptionsFactory {
+  constructor(private readonly config: ConfigService) {}
+
+  createTasksOptions(): TasksModuleOptions {
+    return { shutdownTimeout: this.config.get<string>('TASKS_SHUTDOWN_MS') };
+  }
+}
+
+TasksModule.forRootAsync({ imports: [ConfigModule], useClass: TasksConfig });
 
 export class Typed {
   constructor(private readonly tasks: TasksService) {}

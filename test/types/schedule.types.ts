@@ -54,3 +54,12 @@ TasksModule.forRoot({ shutdownTimeout: true });
 TasksModule.forRootAsync({ useFactory: () => ({ shield: true }) });
 // @ts-expect-error the factory must return options
 TasksModule.forRootAsync({ useFactory: () => 'options' });
+class OptionsFactory {
+  createTasksOptions() {
+    return Promise.resolve({ shutdownTimeout: '1000' });
+  }
+}
+TasksModule.forRootAsync({ useClass: OptionsFactory });
+TasksModule.forRootAsync({ useExisting: OptionsFactory });
+// @ts-expect-error useClass must implement TasksOptionsFactory
+TasksModule.forRootAsync({ useClass: class NotAFactory {} });
