@@ -67,6 +67,8 @@ export const messages = {
     `TasksModule.forRootAsync() was given \`inject\` with \`${source}\`, but \`inject\` only lists the arguments of \`useFactory\`. The options factory gets its dependencies through its own constructor: remove \`inject\`.`,
   notAnOptionsFactory: (value: unknown) =>
     `Expected the options factory of TasksModule.forRootAsync() to have a createTasksOptions() method, got ${describeValue(value)}. Implement TasksOptionsFactory: \`createTasksOptions(): TasksModuleOptions\`.`,
+  bareModule: () =>
+    'TasksModule was imported without forRoot(): import `TasksModule.forRoot()` (or `TasksModule.forRootAsync({ ... })`) once, in the root module, instead of the bare `TasksModule` class.',
   notAFunction: (value: unknown) =>
     `Expected the task to be a function, got ${describeValue(value)}. Pass the function itself, e.g. \`tasks.schedule(sendEmail, to)\`, not its result \`tasks.schedule(sendEmail(to))\`.`,
   unknownOption: (key: string, where: string, allowed: readonly string[]) =>

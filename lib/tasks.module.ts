@@ -1,6 +1,7 @@
 import {
   Global,
   Module,
+  Optional,
   type DynamicModule,
   type MiddlewareConsumer,
   type NestModule,
@@ -11,7 +12,9 @@ import { RouteTracker } from './route-tracker.js';
 import type { TaskConfig } from './task-config.js';
 import { TaskRunner } from './task-runner.js';
 import { TASKS_OPTIONS } from './tasks.constants.js';
+import { TasksError } from './tasks.errors.js';
 import { TasksExplorer } from './tasks.explorer.js';
+import { messages } from './tasks.messages.js';
 import { TasksMiddleware } from './tasks.middleware.js';
 import {
   asyncOptionsProviders,
@@ -77,11 +80,15 @@ export class TasksModule implements NestModule {
     };
   }
 
+  // Optional only so that importing the bare class (no forRoot) fails with a TasksError naming
+  // the fix instead of Nest's "can't resolve dependencies of the TasksModule".
   constructor(
     private readonly adapterHost: HttpAdapterHost,
-    private readonly middleware: TasksMiddleware,
-    private readonly routes: RouteTracker,
-  ) {}
+    @Optional() private readonly middleware: TasksMiddleware,
+    @Optional() private readonly routes: RouteTracker,
+  ) {
+    if (middleware === undefined || routes === undefined) throw new TasksError(messages.bareModule());
+  }
 
   /** Runs before Nest registers its routes, so the store opens ahead of every route. */
   configure(consumer: MiddlewareConsumer): void {
