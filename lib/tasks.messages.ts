@@ -22,6 +22,22 @@ export function describeValue(value: unknown): string {
   }
 }
 
+/** Renders a property key for a message: a string as `'name'`, anything else as a value. */
+function describeKey(key: unknown): string {
+  return typeof key === 'string' ? `'${key}'` : describeValue(key);
+}
+
+/** The class name of an object (`Mailer`), without ever throwing. */
+function classOf(instance: object): string {
+  try {
+    const name: unknown = (Object.getPrototypeOf(instance) as { constructor?: { name?: unknown } } | null)?.constructor
+      ?.name;
+    return typeof name === 'string' && name !== '' ? name : describeValue(instance);
+  } catch {
+    return describeValue(instance);
+  }
+}
+
 /** Whether `value` is an Error; false (not a throw) for a Proxy whose traps throw. */
 function isError(value: unknown): value is Error {
   try {
@@ -73,8 +89,12 @@ export const messages = {
     `Expected the task to be a function, got ${describeValue(value)}. Pass the function itself, e.g. \`tasks.schedule(sendEmail, to)\`, not its result \`tasks.schedule(sendEmail(to))\`.`,
   unknownOption: (key: string, where: string, allowed: readonly string[]) =>
     `Unknown option \`${key}\` in ${where}. Allowed options: ${allowed.join(', ')}.`,
-  outsideRequest: (mode: TaskMode) =>
-    `tasks.${mode}.schedule() was called outside an HTTP request, where there is no ${mode === 'afterRoute' ? 'route handler' : 'response'} to wait for. Call it from a controller, guard, interceptor, pipe or exception filter (or code they call) of an HTTP request handled by Nest with TasksModule.forRoot() imported, or use tasks.schedule() to run the task now.`,
+  outsideRequest: (mode: Exclude<TaskMode, 'immediate'>, name: string, via: 'call' | 'schedule') =>
+    `Task "${name}": tasks.${mode}.${via}() was called outside an HTTP request, where there is no ${mode === 'afterRoute' ? 'route handler' : 'response'} to wait for. Call it from a controller, guard, interceptor, pipe or exception filter (or code they call) of an HTTP request handled by Nest with TasksModule.forRoot() imported, or use tasks.${via}() to run the task now.`,
+  notAnInstance: (value: unknown, key: unknown) =>
+    `Expected the instance given to call() to be an object, got ${describeValue(value)}. Pass the object that owns the method, then the method's name and arguments: \`tasks.call(this.mailer, ${describeKey(key)}, ...args)\`.`,
+  notAMethod: (instance: object, key: unknown, value: unknown) =>
+    `Expected ${describeKey(key)} to be a method of ${classOf(instance)}, got ${describeValue(value)}. Pass the name of one of its methods as a string, then that method's arguments, e.g. \`tasks.call(this.mailer, 'sendConfirmation', orderId)\`.`,
   taskFailed: (name: string, error: unknown) => `Task "${name}" failed: ${describeError(error)}`,
   onErrorFailed: (name: string, error: unknown, handlerError: unknown) =>
     `The onError handler of task "${name}" failed: ${describeError(handlerError)}. The task's own error was: ${describeError(error)}`,
