@@ -8,6 +8,7 @@ import {
   type TasksModuleOptions,
   type TasksOptionsFactory,
 } from 'nestjs-tasks';
+import { Mailer } from './quick-start.js';
 import { ConfigModule, ConfigService, onError, sync } from './stubs.js';
 
 TasksModule.forRootAsync({
@@ -26,6 +27,22 @@ export class TasksConfig implements TasksOptionsFactory {
 }
 
 TasksModule.forRootAsync({ imports: [ConfigModule], useClass: TasksConfig });
+
+export class Methods {
+  constructor(
+    private readonly tasks: TasksService,
+    private readonly mailer: Mailer,
+  ) {}
+
+  run(id: string) {
+    this.tasks.afterResponse.call(this.mailer, 'sendConfirmation', id);
+    this.tasks.afterRoute.task({ name: `confirm_${id}` }).call(this.mailer, 'sendConfirmation', id);
+    // @ts-expect-error the README shows this line failing to compile
+    this.tasks.call(this.mailer, 'sendConfirmaton', id); // compile error: not a method of Mailer
+    // @ts-expect-error the README shows this line failing to compile
+    this.tasks.call(this.mailer, 'sendConfirmation', 42); // compile error: number is not a string
+  }
+}
 
 export class Typed {
   constructor(private readonly tasks: TasksService) {}
