@@ -105,10 +105,7 @@ export class TaskScheduler implements ConfiguredScheduler {
   ): Task<TaskArgs<T[K]>> {
     const fn = methodOf(instance, method);
     const decorated = methodConfig(instance, method, fn);
-    const callSite =
-      decorated === undefined || this.callSite === undefined
-        ? (decorated ?? this.callSite)
-        : decorated.merge(this.callSite);
+    const callSite = this.callSite === undefined ? decorated : (decorated?.merge(this.callSite) ?? this.callSite);
     return this.enqueue(bindMethod(instance, method, fn), args, callSite, 'call') as unknown as Task<TaskArgs<T[K]>>;
   }
 
