@@ -22,6 +22,22 @@ export function describeValue(value: unknown): string {
   }
 }
 
+/** Renders a property key for a message: a string as `'name'`, anything else as a value. */
+function describeKey(key: unknown): string {
+  return typeof key === 'string' ? `'${key}'` : describeValue(key);
+}
+
+/** The class name of an object (`Mailer`), without ever throwing. */
+function classOf(instance: object): string {
+  try {
+    const name: unknown = (Object.getPrototypeOf(instance) as { constructor?: { name?: unknown } } | null)?.constructor
+      ?.name;
+    return typeof name === 'string' && name !== '' ? name : describeValue(instance);
+  } catch {
+    return describeValue(instance);
+  }
+}
+
 /**
  * Whether `value` is an Error, from this realm or another (errors made by Node itself are
  * another realm's under Jest's VM contexts); false, never a throw, for a Proxy whose traps throw.
@@ -67,16 +83,34 @@ export function stackOf(error: unknown): string | undefined {
 export const messages = {
   expected: (what: string, expectation: string, value: unknown) =>
     `Expected ${what} to be ${expectation}, got ${describeValue(value)}.`,
+  badShutdownTimeout: (value: unknown): string =>
+    messages.expected(
+      '`shutdownTimeout`',
+      "a number of milliseconds >= 0 (or Infinity), or a string holding one such as '10000' or 'Infinity' (as environment variables give)",
+      value,
+    ),
+  asyncOptionsSource: (given: readonly string[]) =>
+    `TasksModule.forRootAsync() takes exactly one of useFactory, useClass and useExisting, got ${given.length === 0 ? 'none' : given.join(' and ')}. Pass a factory function (\`useFactory: (config) => ({ shutdownTimeout: config.get('TASKS_SHUTDOWN_MS') })\` with \`inject\`), a class implementing TasksOptionsFactory (\`useClass\`), or an existing provider of one (\`useExisting\`).`,
+  injectWithoutFactory: (source: string) =>
+    `TasksModule.forRootAsync() was given \`inject\` with \`${source}\`, but \`inject\` only lists the arguments of \`useFactory\`. The options factory gets its dependencies through its own constructor: remove \`inject\`.`,
+  notAnOptionsFactory: (value: unknown) =>
+    `Expected the options factory of TasksModule.forRootAsync() to have a createTasksOptions() method, got ${describeValue(value)}. Implement TasksOptionsFactory: \`createTasksOptions(): TasksModuleOptions\`.`,
+  bareModule: () =>
+    'TasksModule was imported without forRoot(): import `TasksModule.forRoot()` (or `TasksModule.forRootAsync({ ... })`) once, in the root module, instead of the bare `TasksModule` class.',
   notAFunction: (value: unknown) =>
     `Expected the task to be a function, got ${describeValue(value)}. Pass the function itself, e.g. \`tasks.schedule(sendEmail, to)\`, not its result \`tasks.schedule(sendEmail(to))\`.`,
   unknownOption: (key: string, where: string, allowed: readonly string[]) =>
     `Unknown option \`${key}\` in ${where}. Allowed options: ${allowed.join(', ')}.`,
-  outsideRequest: (mode: TaskMode) =>
-    `tasks.${mode}.schedule() was called outside an HTTP request, where there is no ${mode === 'afterRoute' ? 'route handler' : 'response'} to wait for. Call it from a controller, guard, interceptor, pipe or exception filter (or code they call) of an HTTP request handled by Nest with TasksModule.forRoot() imported, or use tasks.schedule() to run the task now.`,
+  outsideRequest: (mode: Exclude<TaskMode, 'immediate'>, name: string, via: 'call' | 'schedule') =>
+    `Task "${name}": tasks.${mode}.${via}() was called outside an HTTP request, where there is no ${mode === 'afterRoute' ? 'route handler' : 'response'} to wait for. Call it from a controller, guard, interceptor, pipe or exception filter (or code they call) of an HTTP request handled by Nest with TasksModule.forRoot() imported, or use tasks.${via}() to run the task now.`,
+  notAnInstance: (value: unknown, key: unknown) =>
+    `Expected the instance given to call() to be an object, got ${describeValue(value)}. Pass the object that owns the method, then the method's name and arguments: \`tasks.call(this.mailer, ${describeKey(key)}, ...args)\`.`,
+  notAMethod: (instance: object, key: unknown, value: unknown) =>
+    `Expected ${describeKey(key)} to be a method of ${classOf(instance)}, got ${describeValue(value)}. Pass the name of one of its methods as a string, then that method's arguments, e.g. \`tasks.call(this.mailer, 'sendConfirmation', orderId)\`.`,
   taskFailed: (name: string, error: unknown, unboundMethod = false) =>
     `Task "${name}" failed: ${describeError(error)}` +
     (unboundMethod
-      ? `. "${name}" is a @Task() method that ran without its instance (\`this\` is undefined): it was scheduled before app.init() bound it, or its provider is request-scoped. Schedule it after the app has started, or pass \`instance.method.bind(instance)\`.`
+      ? `. It is a @Task() method that ran without its instance (\`this\` is undefined): it was scheduled before app.init() bound it, or its provider is request-scoped. Use \`tasks.call(instance, 'methodName', ...args)\`, which keeps \`this\` on any scope.`
       : ''),
   onErrorFailed: (name: string, error: unknown, handlerError: unknown) =>
     `The onError handler of task "${name}" failed: ${describeError(handlerError)}. The task's own error was: ${describeError(error)}`,

@@ -1,13 +1,49 @@
 // The README's API examples, compiled by `npm run typecheck` (test/readme.spec.ts checks that each
 // is here, as one run of lines).
-import { TaskConfig, TasksModule, TasksService, currentTask } from 'nestjs-tasks';
+import { Injectable } from '@nestjs/common';
+import {
+  TaskConfig,
+  TasksModule,
+  TasksService,
+  currentTask,
+  type TasksModuleOptions,
+  type TasksOptionsFactory,
+} from 'nestjs-tasks';
+import { Mailer } from './quick-start.js';
 import { ConfigModule, ConfigService, onError, sync } from './stubs.js';
 
 TasksModule.forRootAsync({
   imports: [ConfigModule],
   inject: [ConfigService],
-  useFactory: (config: ConfigService) => ({ shutdownTimeout: config.get<number>('TASKS_SHUTDOWN_MS') }),
+  useFactory: (config: ConfigService) => ({ shutdownTimeout: config.get<string>('TASKS_SHUTDOWN_MS') }),
 });
+
+@Injectable()
+export class TasksConfig implements TasksOptionsFactory {
+  constructor(private readonly config: ConfigService) {}
+
+  createTasksOptions(): TasksModuleOptions {
+    return { shutdownTimeout: this.config.get<string>('TASKS_SHUTDOWN_MS') };
+  }
+}
+
+TasksModule.forRootAsync({ imports: [ConfigModule], useClass: TasksConfig });
+
+export class Methods {
+  constructor(
+    private readonly tasks: TasksService,
+    private readonly mailer: Mailer,
+  ) {}
+
+  run(id: string) {
+    this.tasks.afterResponse.call(this.mailer, 'sendConfirmation', id);
+    this.tasks.afterRoute.task({ name: `confirm_${id}` }).call(this.mailer, 'sendConfirmation', id);
+    // @ts-expect-error the README shows this line failing to compile
+    this.tasks.call(this.mailer, 'sendConfirmaton', id); // compile error: not a method of Mailer
+    // @ts-expect-error the README shows this line failing to compile
+    this.tasks.call(this.mailer, 'sendConfirmation', 42); // compile error: number is not a string
+  }
+}
 
 export class Typed {
   constructor(private readonly tasks: TasksService) {}

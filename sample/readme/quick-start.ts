@@ -9,7 +9,7 @@ import { TasksModule, TasksService, Task } from 'nestjs-tasks';
 export class Mailer {
   @Task({ name: 'send_confirmation', shield: true })
   async sendConfirmation(orderId: string) {
-    /* `this` is the Mailer even when the method is passed as a value */
+    /* runs with `this` = the Mailer and this @Task config, on any provider scope */
   }
 }
 
@@ -23,10 +23,10 @@ export class OrdersController {
   @Post()
   create(@Body() body: CreateOrder) {
     const id = save(body);
-    this.tasks.schedule(warmCache, id); // immediate
+    this.tasks.afterResponse.call(this.mailer, 'sendConfirmation', id); // a method, after the response is sent
+    this.tasks.schedule(warmCache, id); // a function, immediate
     this.tasks.task({ name: `audit_${id}` }).schedule(audit, id); // immediate, configured
     this.tasks.afterRoute.task({ shield: true }).schedule(finalize, id); // after the handler completes
-    this.tasks.afterResponse.schedule(this.mailer.sendConfirmation, id); // after the response is sent
     return { id };
   }
 }
