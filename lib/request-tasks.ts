@@ -157,5 +157,12 @@ function isClosed(response: RawResponse): boolean {
   return 'stream' in response ? response.stream.closed : response.closed;
 }
 
+/**
+ * The store of a route handler that Nest called without its request's store: the async context
+ * was lost on the way (a middleware calling `next()` from a pooled callback), or the handler was
+ * called directly. Deferred scheduling there says so, instead of "outside an HTTP request".
+ */
+export const CONTEXT_LOST = Symbol('nestjs-tasks:context-lost');
+
 /** The current request's scheduler, opened by the request hook before guards run (internal). */
-export const requestStorage = new AsyncLocalStorage<RequestTasks>();
+export const requestStorage = new AsyncLocalStorage<RequestTasks | typeof CONTEXT_LOST>();

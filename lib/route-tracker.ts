@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import { isObservable, Observable } from 'rxjs';
-import { requestStorage, type RequestTasks } from './request-tasks.js';
+import { CONTEXT_LOST, requestStorage, type RequestTasks } from './request-tasks.js';
 
 /** Nest's route metadata key (`@Get()` and friends set it on the handler function). */
 const PATH_METADATA = 'path';
@@ -50,7 +50,8 @@ function track(target: Record<string, unknown>, prototype: Record<string, unknow
 function trackedHandler(handler: Handler): Handler {
   const tracked: Handler = function (this: unknown, ...args: unknown[]) {
     const request = requestStorage.getStore();
-    if (request === undefined || !request.handlerStarted()) return handler.apply(this, args);
+    if (request === undefined) return requestStorage.run(CONTEXT_LOST, () => handler.apply(this, args));
+    if (request === CONTEXT_LOST || !request.handlerStarted()) return handler.apply(this, args);
     let result: unknown;
     try {
       result = handler.apply(this, args);

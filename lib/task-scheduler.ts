@@ -1,4 +1,4 @@
-import { requestStorage } from './request-tasks.js';
+import { CONTEXT_LOST, requestStorage } from './request-tasks.js';
 import { decoratedConfig, type Task } from './task.js';
 import { TaskConfig, type TaskOptions } from './task-config.js';
 import type { TaskRunner } from './task-runner.js';
@@ -160,9 +160,12 @@ export class TaskScheduler implements ConfiguredScheduler {
       return task;
     }
     const request = requestStorage.getStore();
-    if (request === undefined) {
+    if (request === undefined || request === CONTEXT_LOST) {
       // Created first so that the message names the task as it would have been named.
-      const message = messages.outsideRequest(mode, task.name, via);
+      const message =
+        request === undefined
+          ? messages.outsideRequest(mode, task.name, via)
+          : messages.contextLost(mode, task.name, via);
       this.runner.drop(task, message);
       throw new TasksError(message);
     }

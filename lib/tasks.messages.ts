@@ -103,6 +103,8 @@ export const messages = {
     `Unknown option \`${key}\` in ${where}. Allowed options: ${allowed.join(', ')}.`,
   outsideRequest: (mode: Exclude<TaskMode, 'immediate'>, name: string, via: 'call' | 'schedule') =>
     `Task "${name}": tasks.${mode}.${via}() was called outside an HTTP request, where there is no ${mode === 'afterRoute' ? 'route handler' : 'response'} to wait for. Call it from a controller, guard, interceptor, pipe or exception filter (or code they call) of an HTTP request handled by Nest with TasksModule.forRoot() imported, or use tasks.${via}() to run the task now.`,
+  contextLost: (mode: Exclude<TaskMode, 'immediate'>, name: string, via: 'call' | 'schedule') =>
+    `Task "${name}": tasks.${mode}.${via}() was called in a route handler that runs without its request's async context, so there is no request to wait for. Either a middleware or library lost the context on the way — it called \`next()\` (or resolved a promise) from a callback of a connection pool, queue or emitter made outside the request: wrap that callback with \`AsyncResource.bind(next)\` from 'node:async_hooks' — or the handler was called directly, outside an HTTP request.`,
   notAnInstance: (value: unknown, key: unknown) =>
     `Expected the instance given to call() to be an object, got ${describeValue(value)}. Pass the object that owns the method, then the method's name and arguments: \`tasks.call(this.mailer, ${describeKey(key)}, ...args)\`.`,
   notAMethod: (instance: object, key: unknown, value: unknown) =>

@@ -43,17 +43,36 @@ export class TasksMiddleware implements NestMiddleware<IncomingMessage, RawRespo
       return true;
     }
     if (type === 'fastify') {
-      const app = adapter.getInstance<{
-        addHook(
-          name: 'onRequest',
-          hook: (request: { raw: IncomingMessage }, reply: { raw: RawResponse }, done: Next) => void,
-        ): void;
-      }>();
-      app.addHook('onRequest', (request, reply, done) => this.use(request.raw, reply.raw, done));
+      hookFirst(adapter.getInstance<FastifyApp>(), (request, reply, done) => this.use(request.raw, reply.raw, done));
       return true;
     }
     return false;
   }
+}
+
+type FastifyHook = (request: { raw: IncomingMessage }, reply: { raw: RawResponse }, done: Next) => void;
+interface FastifyApp {
+  addHook(name: 'onRequest', hook: FastifyHook): void;
+  after(callback: () => void): void;
+}
+
+/**
+ * Adds the hook as Fastify's first `onRequest` hook. Nest registers `@fastify/middie` (which runs
+ * Nest middleware and `main.ts` `app.use()` middleware in its own `onRequest` hook) in `init()`,
+ * before modules are configured: a hook added after it would open the store too late for them.
+ * Fastify adds hooks in its plugin queue, so the hook is moved to the front from that queue too,
+ * before Nest registers the routes, which copy the list.
+ */
+function hookFirst(app: FastifyApp, hook: FastifyHook): void {
+  app.addHook('onRequest', hook);
+  app.after(() => {
+    const key = Object.getOwnPropertySymbols(app).find((symbol) => symbol.description === 'fastify.hooks');
+    const hooks = key === undefined ? undefined : (app as unknown as Record<symbol, { onRequest?: unknown }>)[key];
+    const list = hooks?.onRequest;
+    if (!Array.isArray(list) || list.at(-1) !== hook) return;
+    list.pop();
+    list.unshift(hook);
+  });
 }
 
 /**

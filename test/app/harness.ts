@@ -78,6 +78,8 @@ export interface StartOptions extends Pick<ModuleMetadata, 'controllers' | 'prov
   tasks?: TasksModuleOptions;
   /** Import this instead of TasksModule.forRoot(tasks). */
   tasksModule?: ModuleMetadata['imports'];
+  /** Runs before `listen()`, as `main.ts` code does (e.g. `app.use(middleware)`). */
+  beforeListen?: (app: INestApplication) => void;
 }
 
 /** Boots a real Nest app on 127.0.0.1 with an ephemeral port. */
@@ -93,6 +95,7 @@ export async function startApp(adapterName: AdapterName, options: StartOptions):
   const adapter = createAdapter[adapterName]();
   const logger = new RecordingLogger();
   const app = moduleRef.createNestApplication(adapter, { logger });
+  options.beforeListen?.(app);
   await app.listen(0, '127.0.0.1');
   if (adapterName === 'fastify') await (app as NestFastifyApplication).getHttpAdapter().getInstance().ready();
   const url = await app.getUrl();
