@@ -3,7 +3,8 @@
 //    uncommitted changes, without dist/ — so `prepack` has to build it, and checks that the
 //    tarball holds both builds.
 // 2. Installs the tarball into throwaway projects under a temporary folder: CommonJS + Jest on
-//    Nest 11 and 10 (they share test/consumers/shared/cjs/), ESM + Jest on Nest 12 with Fastify.
+//    Nest 11 and 10 (they share test/consumers/shared/cjs/), ESM + Jest on Nest 12 with Fastify,
+//    ESM on Nest 12 with nestjs-cls 7.
 // 3. On each Node line given with `--node DIR` (a directory holding `node`; default: the node
 //    running this script), runs each project's own `npm test` and checks that plain `require` /
 //    `import` load the package. A project whose package.json says `"engines": {"node": ">=N"}`
