@@ -1,6 +1,7 @@
 /** Jest runs the TypeScript sources as ESM (Nest 12 is ESM only), transformed by SWC. */
 export default {
-  testEnvironment: 'node',
+  // Jest's node environment, plus a way for test/app/process-errors.ts to hear the real process.
+  testEnvironment: '<rootDir>/test/app/environment.js',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.spec.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/test/consumers/'],

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ServerResponse } from 'node:http';
+import type { Http2ServerResponse } from 'node:http2';
 import type { ScheduledTask } from './scheduled-task.js';
-import type { TaskRunner } from './task-runner.js';
 import { messages } from './tasks.messages.js';
 
 /** How far the route handler got, as the route tracker saw it. */
@@ -10,22 +10,39 @@ type HandlerState = 'notReached' | 'running' | 'completed' | 'failed';
 /** The deferred timing modes, whose tasks wait for a point in the request's life. */
 export type DeferredMode = 'afterRoute' | 'afterResponse';
 
+/** The raw response of either HTTP version. */
+export type RawResponse = ServerResponse | Http2ServerResponse;
+
 /**
  * One request's scheduler: holds its afterRoute and afterResponse tasks until the handler
  * completes and the response closes. Created by the request hook for every request, so it does
  * nothing until a deferred task is scheduled (it then listens for the response's `close`).
+ *
+ * A handler's failure is final only once the response has closed: until then a retrying
+ * interceptor may call the handler again, and the request completes if that attempt does. The
+ * tasks a failed attempt scheduled itself are settled with it (dropped unless `always`), so a
+ * retried handler does not run its tasks twice.
  */
 export class RequestTasks {
   private handler: HandlerState = 'notReached';
   private responded = false;
-  private listening = false;
+  /**
+   * Held weakly until a deferred task needs it. This store is the async context of every
+   * resource made during the request (a TTL timer, a pooled connection), which may outlive it:
+   * a strong reference would pin the response, and through it the request and its body.
+   */
+  private readonly weakResponse: WeakRef<RawResponse>;
+  /** Held strongly only while listening for `close`. */
+  private response?: RawResponse;
   private afterRoute?: ScheduledTask[];
   private afterResponse?: ScheduledTask[];
+  /** How many tasks of each mode were queued when the current handler attempt started. */
+  private routeMark = 0;
+  private responseMark = 0;
 
-  constructor(
-    private readonly response: ServerResponse,
-    private readonly runner: TaskRunner,
-  ) {}
+  constructor(response: RawResponse) {
+    this.weakResponse = new WeakRef(response);
+  }
 
   /** Queues a deferred task, or releases it at once if its moment has passed. */
   add(mode: DeferredMode, task: ScheduledTask): void {
@@ -39,45 +56,87 @@ export class RequestTasks {
 
   /**
    * The route handler was called. Returns false for a nested call (a handler calling another
-   * route handler), which must not settle the request. A close that came first (the client left
-   * while a guard ran) does not stop the handler from being tracked.
+   * route handler, or an observable resubscribed after it completed), which must not settle the
+   * request. After a failure it is tracked again: a retry, or a handler reached after the client
+   * left while a guard ran.
    */
   handlerStarted(): boolean {
     if (this.handler === 'running' || this.handler === 'completed') return false;
-    if (this.handler === 'failed' && !this.responded) return false;
     this.handler = 'running';
+    this.routeMark = this.afterRoute?.length ?? 0;
+    this.responseMark = this.afterResponse?.length ?? 0;
     return true;
   }
 
-  /** The handler's observable completed (`ok`) or errored; the first call wins. */
+  /** The handler's result completed (`ok`) or failed. A completion is final; a failure waits for the response. */
   handlerSettled(ok: boolean): void {
-    if (this.handler === 'completed' || this.handler === 'failed') return;
+    if (this.handler === 'completed') return;
     this.handler = ok ? 'completed' : 'failed';
-    this.flush('afterRoute');
-    if (this.responded) this.flush('afterResponse');
+    // Queued tasks mean listen() ran, so `responded` is current: no response lookup per request.
+    if (this.afterRoute === undefined && this.afterResponse === undefined) return;
+    if (ok) this.flush('afterRoute');
+    else this.failAttempt();
+    if (this.responded) this.responseClosed();
+  }
+
+  /** Whether the client went away before the response was sent (the socket closed first). */
+  clientLeft(): boolean {
+    const response = this.current();
+    return response === undefined || (isClosed(response) && !response.writableFinished);
   }
 
   private isDue(mode: DeferredMode): boolean {
-    const handled = this.handler === 'completed' || this.handler === 'failed';
-    return mode === 'afterRoute' ? handled : handled && this.hasResponded();
+    if (this.handler === 'completed') return mode === 'afterRoute' || this.hasResponded();
+    return this.handler === 'failed' && this.hasResponded();
+  }
+
+  private current(): RawResponse | undefined {
+    return this.response ?? this.weakResponse.deref();
   }
 
   private hasResponded(): boolean {
-    return this.responded || (this.responded = this.response.closed === true);
+    if (this.responded) return true;
+    const response = this.current();
+    // A response that was collected had long closed: nothing else holds one in flight.
+    return (this.responded = response === undefined || isClosed(response));
   }
 
   private listen(): void {
-    if (this.listening) return;
-    this.listening = true;
-    if (this.hasResponded()) this.responseClosed();
-    else this.response.once('close', () => this.responseClosed());
+    if (this.response !== undefined) return;
+    const response = this.current();
+    if (response === undefined || this.hasResponded()) {
+      this.responseClosed();
+      return;
+    }
+    this.response = response;
+    response.once('close', () => {
+      this.response = undefined;
+      this.responded = true;
+      this.responseClosed();
+    });
   }
 
+  /** The response closed: the handler's outcome is now final, unless it is still running. */
   private responseClosed(): void {
-    this.responded = true;
     // The handler was never reached (a guard or middleware answered): the request failed.
-    if (this.handler === 'notReached') this.handlerSettled(false);
-    else if (this.handler !== 'running') this.flush('afterResponse');
+    if (this.handler === 'notReached') this.handler = 'failed';
+    if (this.handler === 'running') return;
+    this.flush('afterRoute');
+    this.flush('afterResponse');
+  }
+
+  /**
+   * Settles the tasks this failed attempt scheduled: its afterRoute tasks now (an `always` one
+   * starts), its afterResponse ones dropped unless `always` (those still wait for the response).
+   * Tasks queued before the attempt wait for the request's final outcome.
+   */
+  private failAttempt(): void {
+    for (const task of this.afterRoute?.splice(this.routeMark) ?? []) this.release('afterRoute', task);
+    const queued = this.afterResponse ?? [];
+    for (const task of queued.splice(this.responseMark)) {
+      if (task.config.always === true) queued.push(task);
+      else this.release('afterResponse', task);
+    }
   }
 
   private flush(mode: DeferredMode): void {
@@ -88,9 +147,14 @@ export class RequestTasks {
 
   private release(mode: DeferredMode, task: ScheduledTask): void {
     if (task.state !== 'pending') return;
-    if (this.handler === 'completed' || task.config.always === true) this.runner.start(task);
-    else this.runner.drop(task, messages.droppedFailedRequest(task.name, mode));
+    if (this.handler === 'completed' || task.config.always === true) task.runner.start(task);
+    else task.runner.drop(task, messages.droppedFailedRequest(task.name, mode));
   }
+}
+
+/** HTTP/1 responses have `closed`; HTTP/2 compatibility responses only their stream's. */
+function isClosed(response: RawResponse): boolean {
+  return 'stream' in response ? response.stream.closed : response.closed;
 }
 
 /** The current request's scheduler, opened by the request hook before guards run (internal). */

@@ -60,18 +60,22 @@ function trackedHandler(handler: Handler): Handler {
     }
     return settleWith(request, result);
   };
-  for (const key of Reflect.getOwnMetadataKeys(handler)) {
-    Reflect.defineMetadata(key, Reflect.getOwnMetadata(key, handler), tracked);
-  }
+  // Metadata reads (reflect-metadata walks the prototype chain) see through the wrapper to the
+  // handler, including metadata defined after start-up: `context.getHandler()` is the wrapper.
+  Object.setPrototypeOf(tracked, handler);
   Object.defineProperty(tracked, 'name', { value: handler.name });
   tracked[TRACKED] = true;
   return tracked;
 }
 
-/** Passes the handler's result through, settling the request when it is complete. */
+/**
+ * Passes the handler's result through, settling the request when it is complete. Nest awaits
+ * any thenable (a PrismaPromise, a mongoose Query, a knex builder), so the tracker does too:
+ * `then` is called once, here, and Nest awaits the native promise returned in its place.
+ */
 function settleWith(request: RequestTasks, result: unknown): unknown {
-  if (result instanceof Promise) {
-    return result.then(
+  if (result instanceof Promise || isThenable(result)) {
+    return Promise.resolve(result).then(
       (value: unknown) => settleWith(request, value),
       (error: unknown) => {
         request.handlerSettled(false);
@@ -87,21 +91,33 @@ function settleWith(request: RequestTasks, result: unknown): unknown {
 /** An observable result (`@Sse`, RxJS handlers) completes, errors, or is left by the client. */
 function observed(request: RequestTasks, source: Observable<unknown>): Observable<unknown> {
   return new Observable((subscriber) => {
+    let ended = false;
     const subscription = source.subscribe({
       next: (value) => subscriber.next(value),
       error: (error: unknown) => {
+        ended = true;
         request.handlerSettled(false);
         subscriber.error(error);
       },
       complete: () => {
+        ended = true;
         request.handlerSettled(true);
         subscriber.complete();
       },
     });
     return () => {
       subscription.unsubscribe();
-      // Unsubscribed without complete or error: the client left a stream, not a failure.
-      request.handlerSettled(true);
+      // Unsubscribed without complete or error: a stream the client left counts as completed;
+      // one cut short by an operator (a `timeout()` interceptor answering 408) did not complete.
+      if (!ended) request.handlerSettled(request.clientLeft());
     };
   });
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }

@@ -1,5 +1,6 @@
 import type { Task } from './task.js';
 import type { TaskConfig } from './task-config.js';
+import type { TaskRunner } from './task-runner.js';
 import { ANONYMOUS_TASK } from './tasks.constants.js';
 
 /** Where a task is in its life. Every transition goes through the TaskRunner. */
@@ -12,6 +13,8 @@ export class ScheduledTask implements Task {
   private controller?: AbortController;
 
   constructor(
+    /** The runner that created the task: the only one that may start, drop or settle it. */
+    readonly runner: TaskRunner,
     readonly func: (...args: unknown[]) => unknown,
     readonly args: readonly unknown[],
     readonly config: TaskConfig,
@@ -27,6 +30,11 @@ export class ScheduledTask implements Task {
 
   get signal(): AbortSignal {
     return (this.controller ??= new AbortController()).signal;
+  }
+
+  /** Whether the library has aborted the task's signal (only the library can). */
+  get aborted(): boolean {
+    return this.controller?.signal.aborted === true;
   }
 
   abort(reason: string): void {

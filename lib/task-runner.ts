@@ -1,16 +1,16 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { taskStorage } from './current-task.js';
 import { ScheduledTask } from './scheduled-task.js';
-import { decoratedConfig } from './task.js';
+import { decoratedConfig, isUnboundMethod } from './task.js';
 import type { TaskConfig } from './task-config.js';
 import { LOGGER_CONTEXT, TASKS_OPTIONS } from './tasks.constants.js';
 import { TasksError } from './tasks.errors.js';
-import { messages, stackOf } from './tasks.messages.js';
+import { describeError, errorName, messages, stackOf } from './tasks.messages.js';
 import type { ResolvedTasksOptions } from './tasks.options.js';
 
 type Phase = 'running' | 'draining' | 'closed';
 
-/** Node's timers overflow past this; a longer shutdownTimeout waits without a deadline. */
+/** Node's timers overflow past this: a longer finite shutdownTimeout is clamped to it. */
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
 /**
@@ -25,10 +25,15 @@ export class TaskRunner {
   private readonly live = new Set<ScheduledTask>();
   private shieldedLive = 0;
   private idleWaiters: (() => void)[] = [];
-  private drainWaiter?: () => void;
+  private drainWaiters: (() => void)[] = [];
+  private deadline?: NodeJS.Timeout;
   private phase: Phase = 'running';
+  private readonly shutdownTimeout: number;
 
-  constructor(@Inject(TASKS_OPTIONS) private readonly options: ResolvedTasksOptions) {}
+  constructor(@Inject(TASKS_OPTIONS) private readonly options: ResolvedTasksOptions) {
+    const timeout = options.shutdownTimeout;
+    this.shutdownTimeout = timeout === Infinity ? timeout : Math.min(timeout, MAX_TIMER_DELAY);
+  }
 
   /** Validates `fn`, merges the config layers and registers the task as pending. */
   create(
@@ -39,7 +44,9 @@ export class TaskRunner {
   ): ScheduledTask {
     if (typeof fn !== 'function') throw new TasksError(messages.notAFunction(fn));
     const config = this.configFor(fn, callSite);
-    const task = new ScheduledTask(fn as (...args: unknown[]) => unknown, args, config);
+    const task = new ScheduledTask(this, fn as (...args: unknown[]) => unknown, args, config);
+    // Nothing is left to await a shielded task once the last drain ended: refuse it at the call.
+    if (this.phase === 'closed' && config.shield) throw new TasksError(messages.shieldedAfterShutdown(task.name));
     // A promise reaction runs in the async context where `then` was called: made here, it
     // starts the deferred task in the scheduling context (request ids, CLS) whenever released.
     if (deferred) void new Promise<ScheduledTask>((resolve) => (task.release = resolve)).then(this.execute);
@@ -72,19 +79,37 @@ export class TaskRunner {
   }
 
   /**
-   * Shutdown: aborts running unshielded tasks, then waits for shielded ones up to
-   * `shutdownTimeout`, aborting and naming those still pending at the deadline.
+   * Begins shutdown if it has not begun — running unshielded tasks are aborted, new unshielded
+   * tasks are refused — and resolves when no shielded task is left, or at `shutdownTimeout`
+   * (counted from the start of shutdown), when those still pending are aborted and named.
+   * Every caller, concurrent or not, waits for the same drain. Never rejects.
    */
-  async shutdown(): Promise<void> {
-    if (this.phase !== 'running') return;
-    this.phase = 'draining';
-    for (const task of this.live) {
-      if (!task.config.shield && task.state === 'running') task.abort(messages.droppedShutdown(task.name));
+  drained(): Promise<void> {
+    if (this.phase === 'running') this.beginShutdown();
+    if (this.shieldedLive === 0 || this.phase === 'closed') return Promise.resolve();
+    if (this.drainWaiters.length === 0) {
+      this.log('log', () => messages.shutdownWaiting(this.shieldedLive, this.shutdownTimeout));
+      this.deadline?.ref();
     }
-    if (this.shieldedLive > 0) await this.drainShielded();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** The last drain, once the app has stopped taking requests: then no deadline is left behind. */
+  async shutdown(): Promise<void> {
+    await this.drained();
+    clearTimeout(this.deadline);
     this.phase = 'closed';
   }
 
+  private beginShutdown(): void {
+    this.phase = 'draining';
+    for (const task of this.live) {
+      if (!task.config.shield && task.state === 'running') task.abort(messages.abortedShutdown(task.name));
+    }
+    if (this.shutdownTimeout === Infinity) return;
+    // Unreferenced while nobody waits: a deadline alone must not keep the process alive.
+    this.deadline = setTimeout(() => this.abandonShielded(), this.shutdownTimeout).unref();
+  }
   private configFor(fn: object, callSite?: TaskConfig): TaskConfig {
     const method = decoratedConfig(fn);
     let config = this.options.config;
@@ -122,11 +147,15 @@ export class TaskRunner {
 
   /** Never rejects: whatever the task threw, and whatever its handler does, the task settles. */
   private async fail(task: ScheduledTask, error: unknown): Promise<void> {
+    if (task.aborted && isAbortOf(task, error)) {
+      this.log('warn', () => messages.stoppedByAbort(task.name, describeError(task.signal.reason)));
+      return;
+    }
     const onError = task.config.onError;
     if (onError === undefined) {
       this.log(
         'error',
-        () => messages.taskFailed(task.name, error),
+        () => messages.taskFailed(task.name, error, isUnboundMethod(task.func) && errorName(error) === 'TypeError'),
         () => stackOf(error),
       );
       return;
@@ -164,7 +193,7 @@ export class TaskRunner {
     if (task.state === 'settled') return;
     task.state = 'settled';
     this.live.delete(task);
-    if (task.config.shield && --this.shieldedLive === 0) this.drainWaiter?.();
+    if (task.config.shield && --this.shieldedLive === 0) this.resolveDrainWaiters();
     if (this.live.size === 0 && this.idleWaiters.length > 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
@@ -172,29 +201,35 @@ export class TaskRunner {
     }
   }
 
-  private async drainShielded(): Promise<void> {
-    const timeout = this.options.shutdownTimeout;
-    this.log('log', () => messages.shutdownWaiting(this.shieldedLive, timeout));
-    let timer: NodeJS.Timeout | undefined;
-    const drained = new Promise<boolean>((resolve) => {
-      this.drainWaiter = () => resolve(true);
-      if (timeout <= MAX_TIMER_DELAY) timer = setTimeout(() => resolve(false), timeout);
-    });
-    const inTime = await drained;
-    clearTimeout(timer);
-    this.drainWaiter = undefined;
-    if (!inTime) this.abandonShielded(timeout);
+  private resolveDrainWaiters(): void {
+    if (this.drainWaiters.length === 0) return;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    this.deadline?.unref();
+    for (const resolve of waiters) resolve();
   }
 
-  private abandonShielded(timeout: number): void {
+  /** The deadline: every shielded task still live is aborted (running) or settled (pending). */
+  private abandonShielded(): void {
+    this.phase = 'closed';
     const names: string[] = [];
     for (const task of this.live) {
       if (!task.config.shield) continue;
       names.push(task.name);
-      const reason = messages.shutdownDeadline(timeout, [task.name]);
+      const reason = messages.shutdownDeadline(this.shutdownTimeout, [task.name]);
       if (task.state === 'running') task.abort(reason);
       else this.settle(task);
     }
-    this.log('warn', () => messages.shutdownDeadline(timeout, names));
+    if (names.length > 0) this.log('warn', () => messages.shutdownDeadline(this.shutdownTimeout, names));
+    this.resolveDrainWaiters();
   }
+}
+
+/**
+ * Whether a task's rejection is the abort the library asked for: the signal's own reason (what
+ * `fetch` and `signal.throwIfAborted()` reject with) or an `AbortError` (Node's timers, streams).
+ */
+function isAbortOf(task: ScheduledTask, error: unknown): boolean {
+  if (error === task.signal.reason) return true;
+  return errorName(error) === 'AbortError';
 }

@@ -26,6 +26,8 @@ export interface Task<A extends unknown[] = any[]> {
 }
 
 const decorated = new WeakMap<object, TaskConfig>();
+/** The `@Task()` methods as declared: unbound, so `this` is whatever calls them. */
+const declared = new WeakSet<object>();
 
 /**
  * Gives a provider or controller method its task configuration, applied whenever the method
@@ -52,6 +54,7 @@ export function Task(options: TaskOptions = {}) {
       throw new TasksError(messages.expected(`@Task() target \`${String(key)}\``, 'a method', descriptor.value));
     }
     decorated.set(descriptor.value, config);
+    declared.add(descriptor.value);
   };
 }
 
@@ -64,4 +67,9 @@ export function decoratedConfig(fn: object): TaskConfig | undefined {
 export function registerBound(bound: object, original: object): void {
   const config = decorated.get(original);
   if (config !== undefined) decorated.set(bound, config);
+}
+
+/** Whether `fn` is a `@Task()` method as declared, not bound to an instance. */
+export function isUnboundMethod(fn: object): boolean {
+  return declared.has(fn);
 }

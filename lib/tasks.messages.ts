@@ -2,7 +2,7 @@
  * Every log line and error text nestjs-tasks writes. Tests assert with these
  * same functions, so a wording change is made here once.
  */
-import { inspect } from 'node:util';
+import { inspect, types } from 'node:util';
 
 /** Timing modes, as users write them. */
 export type TaskMode = 'immediate' | 'afterRoute' | 'afterResponse';
@@ -22,12 +22,40 @@ export function describeValue(value: unknown): string {
   }
 }
 
-/** Whether `value` is an Error; false (not a throw) for a Proxy whose traps throw. */
+/** Renders a property key for a message: a string as `'name'`, anything else as a value. */
+function describeKey(key: unknown): string {
+  return typeof key === 'string' ? `'${key}'` : describeValue(key);
+}
+
+/** The class name of an object (`Mailer`), without ever throwing. */
+function classOf(instance: object): string {
+  try {
+    const name: unknown = (Object.getPrototypeOf(instance) as { constructor?: { name?: unknown } } | null)?.constructor
+      ?.name;
+    return typeof name === 'string' && name !== '' ? name : describeValue(instance);
+  } catch {
+    return describeValue(instance);
+  }
+}
+
+/**
+ * Whether `value` is an Error, from this realm or another (errors made by Node itself are
+ * another realm's under Jest's VM contexts); false, never a throw, for a Proxy whose traps throw.
+ */
 function isError(value: unknown): value is Error {
   try {
-    return value instanceof Error;
+    return types.isNativeError(value) || value instanceof Error;
   } catch {
     return false;
+  }
+}
+
+/** The `name` of an Error (any realm), or undefined; never throws. */
+export function errorName(error: unknown): string | undefined {
+  try {
+    return isError(error) && typeof error.name === 'string' ? error.name : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -55,17 +83,45 @@ export function stackOf(error: unknown): string | undefined {
 export const messages = {
   expected: (what: string, expectation: string, value: unknown) =>
     `Expected ${what} to be ${expectation}, got ${describeValue(value)}.`,
+  badShutdownTimeout: (value: unknown): string =>
+    messages.expected(
+      '`shutdownTimeout`',
+      "a number of milliseconds >= 0 (or Infinity), or a string holding one such as '10000' or 'Infinity' (as environment variables give)",
+      value,
+    ),
+  asyncOptionsSource: (given: readonly string[]) =>
+    `TasksModule.forRootAsync() takes exactly one of useFactory, useClass and useExisting, got ${given.length === 0 ? 'none' : given.join(' and ')}. Pass a factory function (\`useFactory: (config) => ({ shutdownTimeout: config.get('TASKS_SHUTDOWN_MS') })\` with \`inject\`), a class implementing TasksOptionsFactory (\`useClass\`), or an existing provider of one (\`useExisting\`).`,
+  injectWithoutFactory: (source: string) =>
+    `TasksModule.forRootAsync() was given \`inject\` with \`${source}\`, but \`inject\` only lists the arguments of \`useFactory\`. The options factory gets its dependencies through its own constructor: remove \`inject\`.`,
+  notAnOptionsFactory: (value: unknown) =>
+    `Expected the options factory of TasksModule.forRootAsync() to have a createTasksOptions() method, got ${describeValue(value)}. Implement TasksOptionsFactory: \`createTasksOptions(): TasksModuleOptions\`.`,
+  bareModule: () =>
+    'TasksModule was imported without forRoot(): import `TasksModule.forRoot()` (or `TasksModule.forRootAsync({ ... })`) once, in the root module, instead of the bare `TasksModule` class.',
   notAFunction: (value: unknown) =>
     `Expected the task to be a function, got ${describeValue(value)}. Pass the function itself, e.g. \`tasks.schedule(sendEmail, to)\`, not its result \`tasks.schedule(sendEmail(to))\`.`,
   unknownOption: (key: string, where: string, allowed: readonly string[]) =>
     `Unknown option \`${key}\` in ${where}. Allowed options: ${allowed.join(', ')}.`,
-  outsideRequest: (mode: TaskMode) =>
-    `tasks.${mode}.schedule() was called outside an HTTP request, where there is no ${mode === 'afterRoute' ? 'route handler' : 'response'} to wait for. Call it from a controller, guard, interceptor, pipe or exception filter (or code they call) of an HTTP request handled by Nest with TasksModule.forRoot() imported, or use tasks.schedule() to run the task now.`,
-  taskFailed: (name: string, error: unknown) => `Task "${name}" failed: ${describeError(error)}`,
+  outsideRequest: (mode: Exclude<TaskMode, 'immediate'>, name: string, via: 'call' | 'schedule') =>
+    `Task "${name}": tasks.${mode}.${via}() was called outside an HTTP request, where there is no ${mode === 'afterRoute' ? 'route handler' : 'response'} to wait for. Call it from a controller, guard, interceptor, pipe or exception filter (or code they call) of an HTTP request handled by Nest with TasksModule.forRoot() imported, or use tasks.${via}() to run the task now.`,
+  notAnInstance: (value: unknown, key: unknown) =>
+    `Expected the instance given to call() to be an object, got ${describeValue(value)}. Pass the object that owns the method, then the method's name and arguments: \`tasks.call(this.mailer, ${describeKey(key)}, ...args)\`.`,
+  notAMethod: (instance: object, key: unknown, value: unknown) =>
+    `Expected ${describeKey(key)} to be a method of ${classOf(instance)}, got ${describeValue(value)}. Pass the name of one of its methods as a string, then that method's arguments, e.g. \`tasks.call(this.mailer, 'sendConfirmation', orderId)\`.`,
+  taskFailed: (name: string, error: unknown, unboundMethod = false) =>
+    `Task "${name}" failed: ${describeError(error)}` +
+    (unboundMethod
+      ? `. It is a @Task() method that ran without its instance (\`this\` is undefined): it was scheduled before app.init() bound it, or its provider is request-scoped. Use \`tasks.call(instance, 'methodName', ...args)\`, which keeps \`this\` on any scope.`
+      : ''),
   onErrorFailed: (name: string, error: unknown, handlerError: unknown) =>
     `The onError handler of task "${name}" failed: ${describeError(handlerError)}. The task's own error was: ${describeError(error)}`,
   droppedFailedRequest: (name: string, mode: TaskMode) =>
     `Task "${name}" (${mode}) was not run: its request failed before the route handler completed. Set \`always: true\` on the task to run it anyway.`,
+  abortedShutdown: (name: string) =>
+    `Task "${name}" was aborted: the application is shutting down and the task is not shielded.`,
+  stoppedByAbort: (name: string, reason: string) =>
+    `Task "${name}" stopped on its abort signal (${reason}). Not a failure: onError is not called.`,
+  shieldedAfterShutdown: (name: string) =>
+    `Shielded task "${name}" was scheduled after the shutdown drain ended (or passed its deadline): nothing would await it, so it was not scheduled. Schedule it before the drain ends — in onModuleDestroy or beforeApplicationShutdown — or await the work directly in your own hook.`,
   droppedShutdown: (name: string) =>
     `Task "${name}" was not run: the application is shutting down and the task is not shielded.`,
   shutdownDeadline: (timeout: number, names: readonly string[]) =>

@@ -1,6 +1,7 @@
 import {
   Global,
   Module,
+  Optional,
   type DynamicModule,
   type MiddlewareConsumer,
   type NestModule,
@@ -11,9 +12,16 @@ import { RouteTracker } from './route-tracker.js';
 import type { TaskConfig } from './task-config.js';
 import { TaskRunner } from './task-runner.js';
 import { TASKS_OPTIONS } from './tasks.constants.js';
+import { TasksError } from './tasks.errors.js';
 import { TasksExplorer } from './tasks.explorer.js';
+import { messages } from './tasks.messages.js';
 import { TasksMiddleware } from './tasks.middleware.js';
-import { resolveTasksOptions, type TasksModuleAsyncOptions, type TasksModuleOptions } from './tasks.options.js';
+import {
+  asyncOptionsProviders,
+  resolveTasksOptions,
+  type TasksModuleAsyncOptions,
+  type TasksModuleOptions,
+} from './tasks.options.js';
 import { TasksService } from './tasks.service.js';
 import { TasksShutdown } from './tasks.shutdown.js';
 
@@ -41,25 +49,25 @@ export class TasksModule implements NestModule {
   }
 
   /**
-   * Installs the module with options from a factory, e.g. from `ConfigService`.
+   * Installs the module with options created at start-up: by a factory function (`useFactory`
+   * with `inject`), by a class the module instantiates (`useClass`), or by an existing provider
+   * (`useExisting`); each may be async. The options are validated when they arrive.
    *
+   * @throws {TasksError} at once unless exactly one of `useFactory`, `useClass` and
+   *   `useExisting` is given
    * @example
    * ```ts
    * TasksModule.forRootAsync({
    *   imports: [ConfigModule],
    *   inject: [ConfigService],
-   *   useFactory: (config: ConfigService) => ({ shutdownTimeout: config.get('TASKS_SHUTDOWN_MS') }),
+   *   useFactory: (config: ConfigService) => ({ shutdownTimeout: config.get<string>('TASKS_SHUTDOWN_MS') }),
    * })
+   * TasksModule.forRootAsync({ imports: [ConfigModule], useClass: TasksConfig })
    * ```
    */
   static forRootAsync(options: TasksModuleAsyncOptions): DynamicModule {
-    const { useFactory, inject = [], imports = [] } = options;
-    const provider: Provider = {
-      provide: TASKS_OPTIONS,
-      inject,
-      useFactory: async (...args: never[]) => resolveTasksOptions(await useFactory(...args)),
-    };
-    return { ...TasksModule.build([provider]), imports: [DiscoveryModule, ...imports] };
+    const providers = asyncOptionsProviders(options);
+    return { ...TasksModule.build(providers), imports: [DiscoveryModule, ...(options.imports ?? [])] };
   }
 
   private static build(optionsProviders: Provider[]): DynamicModule {
@@ -72,11 +80,15 @@ export class TasksModule implements NestModule {
     };
   }
 
+  // Optional only so that importing the bare class (no forRoot) fails with a TasksError naming
+  // the fix instead of Nest's "can't resolve dependencies of the TasksModule".
   constructor(
     private readonly adapterHost: HttpAdapterHost,
-    private readonly middleware: TasksMiddleware,
-    private readonly routes: RouteTracker,
-  ) {}
+    @Optional() private readonly middleware: TasksMiddleware,
+    @Optional() private readonly routes: RouteTracker,
+  ) {
+    if (middleware === undefined || routes === undefined) throw new TasksError(messages.bareModule());
+  }
 
   /** Runs before Nest registers its routes, so the store opens ahead of every route. */
   configure(consumer: MiddlewareConsumer): void {

@@ -1,6 +1,6 @@
-import type { InjectionToken, ModuleMetadata, OptionalFactoryDependency } from '@nestjs/common';
+import type { InjectionToken, ModuleMetadata, OptionalFactoryDependency, Provider, Type } from '@nestjs/common';
 import { TASK_FIELDS, TaskConfig, assertTaskOptions, type TaskOptions } from './task-config.js';
-import { DEFAULT_SHUTDOWN_TIMEOUT } from './tasks.constants.js';
+import { DEFAULT_SHUTDOWN_TIMEOUT, TASKS_OPTIONS } from './tasks.constants.js';
 import { TasksError } from './tasks.errors.js';
 import { messages } from './tasks.messages.js';
 
@@ -17,17 +17,53 @@ export interface TasksModuleOptions extends TaskOptions {
   /**
    * How long shutdown waits for shielded tasks, in milliseconds; `Infinity` waits for ever.
    * At the deadline the signals of the tasks still running are aborted and their names logged.
+   * A string holding such a number (`'10000'`, `'Infinity'`) is accepted too, since
+   * environment variables are strings.
    * @default 30000
+   * @example
+   * ```ts
+   * useFactory: (config: ConfigService) => ({ shutdownTimeout: config.get<string>('TASKS_SHUTDOWN_MS') })
+   * ```
    */
-  readonly shutdownTimeout?: number;
+  readonly shutdownTimeout?: number | string;
 }
 
-/** `TasksModule.forRootAsync()` options: the options come from a factory with injected dependencies. */
+/** What a {@link TasksOptionsFactory} or a `useFactory` function returns. */
+export type TasksModuleOptionsResult = TasksModuleOptions | TaskConfig | Promise<TasksModuleOptions | TaskConfig>;
+
+/**
+ * A provider that creates the module options, for `forRootAsync({ useClass })` and
+ * `forRootAsync({ useExisting })`.
+ *
+ * @example
+ * ```ts
+ * @Injectable()
+ * export class TasksConfig implements TasksOptionsFactory {
+ *   constructor(private readonly config: ConfigService) {}
+ *   createTasksOptions(): TasksModuleOptions {
+ *     return { shutdownTimeout: this.config.get<string>('TASKS_SHUTDOWN_MS') };
+ *   }
+ * }
+ * ```
+ */
+export interface TasksOptionsFactory {
+  /** Returns the options (or a promise of them). */
+  createTasksOptions(): TasksModuleOptionsResult;
+}
+
+/**
+ * `TasksModule.forRootAsync()` options: exactly one of `useFactory`, `useClass` and `useExisting`
+ * says where the options come from.
+ */
 export interface TasksModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
-  /** Providers whose instances are passed to `useFactory`, in order. */
+  /** Providers whose instances are passed to `useFactory`, in order (only with `useFactory`). */
   readonly inject?: (InjectionToken | OptionalFactoryDependency)[];
   /** Returns the options (or a promise of them). */
-  readonly useFactory: (...args: never[]) => TasksModuleOptions | TaskConfig | Promise<TasksModuleOptions | TaskConfig>;
+  readonly useFactory?: (...args: never[]) => TasksModuleOptionsResult;
+  /** A class the module instantiates (with its dependencies injected) to create the options. */
+  readonly useClass?: Type<TasksOptionsFactory>;
+  /** An existing provider (from `imports` or a global module) that creates the options. */
+  readonly useExisting?: InjectionToken<TasksOptionsFactory>;
 }
 
 /** The options after validation and defaults: what the rest of the library reads. */
@@ -43,10 +79,56 @@ const MODULE_FIELDS = [...TASK_FIELDS, 'shutdownTimeout'];
 export function resolveTasksOptions(options: TasksModuleOptions | TaskConfig = {}): ResolvedTasksOptions {
   assertTaskOptions(options, 'TasksModule options', MODULE_FIELDS);
   const { shutdownTimeout = DEFAULT_SHUTDOWN_TIMEOUT, ...taskOptions } = options as TasksModuleOptions;
-  if (typeof shutdownTimeout !== 'number' || Number.isNaN(shutdownTimeout) || shutdownTimeout < 0) {
-    throw new TasksError(
-      messages.expected('`shutdownTimeout`', 'a number of milliseconds >= 0 (or Infinity)', shutdownTimeout),
-    );
+  return { config: new TaskConfig(taskOptions), shutdownTimeout: parseShutdownTimeout(shutdownTimeout) };
+}
+
+/** Digits with an optional decimal part, or `Infinity`: what a numeric environment value looks like. */
+const NUMERIC_STRING = /^(\d+(\.\d+)?|Infinity)$/;
+
+/** A number >= 0 (or Infinity), or a string holding one (surrounding whitespace ignored). */
+function parseShutdownTimeout(value: unknown): number {
+  const parsed = typeof value === 'string' && NUMERIC_STRING.test(value.trim()) ? Number(value) : value;
+  if (typeof parsed !== 'number' || Number.isNaN(parsed) || parsed < 0) {
+    throw new TasksError(messages.badShutdownTimeout(value));
   }
-  return { config: new TaskConfig(taskOptions), shutdownTimeout };
+  return parsed;
+}
+
+const ASYNC_SOURCES = ['useFactory', 'useClass', 'useExisting'] as const;
+
+/**
+ * The providers of the resolved options for `forRootAsync()`: from a factory function, a class
+ * the module instantiates, or an existing provider. Refuses anything but exactly one source.
+ */
+export function asyncOptionsProviders(options: TasksModuleAsyncOptions): Provider[] {
+  if (options === null || typeof options !== 'object') {
+    throw new TasksError(messages.expected('TasksModule.forRootAsync() options', 'an object', options));
+  }
+  const given = ASYNC_SOURCES.filter((key) => options[key] !== undefined);
+  const [source] = given;
+  if (source === undefined || given.length > 1) throw new TasksError(messages.asyncOptionsSource(given));
+  const { useFactory, useClass, useExisting, inject = [] } = options;
+  if (useFactory !== undefined) {
+    if (typeof useFactory !== 'function') {
+      throw new TasksError(messages.expected('`useFactory`', 'a function returning the options', useFactory));
+    }
+    const fromFunction = async (...args: never[]) => resolveTasksOptions(await useFactory(...args));
+    return [{ provide: TASKS_OPTIONS, inject, useFactory: fromFunction }];
+  }
+  if (options.inject !== undefined) throw new TasksError(messages.injectWithoutFactory(source));
+  if (useClass !== undefined && typeof useClass !== 'function') {
+    throw new TasksError(messages.expected('`useClass`', 'a class implementing TasksOptionsFactory', useClass));
+  }
+  const fromFactory: Provider = {
+    provide: TASKS_OPTIONS,
+    inject: [useClass ?? (useExisting as InjectionToken<TasksOptionsFactory>)],
+    useFactory: async (factory: unknown) => resolveTasksOptions(await createOptions(factory)),
+  };
+  return useClass === undefined ? [fromFactory] : [{ provide: useClass, useClass }, fromFactory];
+}
+
+function createOptions(factory: unknown): TasksModuleOptionsResult {
+  const candidate = factory as Partial<TasksOptionsFactory> | null | undefined;
+  if (typeof candidate?.createTasksOptions !== 'function') throw new TasksError(messages.notAnOptionsFactory(factory));
+  return candidate.createTasksOptions();
 }

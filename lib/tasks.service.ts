@@ -6,17 +6,22 @@ import { TaskScheduler } from './task-scheduler.js';
  * Schedules background tasks. A singleton: inject it anywhere; inside an HTTP request it finds
  * that request's scheduler by itself, so it never makes its dependants request-scoped.
  *
- * - `tasks.schedule(fn, ...args)`: run now (on a microtask), in or out of a request;
- * - `tasks.afterRoute.schedule(...)`: once the route handler has completed;
- * - `tasks.afterResponse.schedule(...)`: once the handler has completed and the response is sent;
+ * - `tasks.call(instance, 'method', ...args)` / `tasks.schedule(fn, ...args)`: run now (on a
+ *   microtask), in or out of a request;
+ * - `tasks.afterRoute.call(...)` / `.schedule(...)`: once the route handler has completed;
+ * - `tasks.afterResponse.call(...)` / `.schedule(...)`: once the handler has completed and the
+ *   response is sent;
  * - `.task({ name, shield, onError, always })` on each: the same, with a call-site config.
+ *
+ * `call()` is the form for methods: it keeps `this` and the method's `@Task()` config on every
+ * provider scope, and passes no unbound method (lint-clean under `unbound-method`).
  *
  * @example
  * ```ts
  * @Post()
  * create(@Body() body: CreateOrder) {
  *   const id = save(body);
- *   this.tasks.afterResponse.schedule(this.mailer.sendConfirmation, id);
+ *   this.tasks.afterResponse.call(this.mailer, 'sendConfirmation', id);
  *   return { id };
  * }
  * ```
@@ -47,5 +52,26 @@ export class TasksService extends TaskScheduler {
    */
   onIdle(): Promise<void> {
     return this.runner.onIdle();
+  }
+
+  /**
+   * For a provider that closes a resource shielded tasks use (a database client, a queue
+   * connection): begins the shutdown drain if it has not begun and resolves when no shielded
+   * task is left, or at `shutdownTimeout`. Await it in your closing hook — in any of Nest's
+   * shutdown hooks, in any module order — before you close. Never rejects.
+   *
+   * Calling it begins shutdown: running unshielded tasks are aborted and new ones refused, as
+   * when the module's own drain begins. Call it only from shutdown hooks.
+   *
+   * @example
+   * ```ts
+   * async onModuleDestroy() {
+   *   await this.tasks.drained();
+   *   await this.prisma.$disconnect();
+   * }
+   * ```
+   */
+  drained(): Promise<void> {
+    return this.runner.drained();
   }
 }

@@ -1,14 +1,20 @@
-import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, type OnApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
 import { TaskRunner } from './task-runner.js';
 
 /**
- * Drains tasks at shutdown. Nest calls `onApplicationShutdown` after the HTTP server has
- * stopped taking requests and every in-flight response has closed, so every afterResponse
- * task of an answered request is already known here.
+ * Drains shielded tasks at shutdown, twice. Nest calls every `onModuleDestroy` before any
+ * `beforeApplicationShutdown` or `onApplicationShutdown`, so the first drain ends before any
+ * provider closes in those two hooks (and a provider closing in `onModuleDestroy` can await
+ * `tasks.drained()`, which joins the same drain). The HTTP server still answers in-flight
+ * requests then; the second drain, after it has closed, awaits the shielded tasks they scheduled.
  */
 @Injectable()
-export class TasksShutdown implements OnApplicationShutdown {
+export class TasksShutdown implements OnModuleDestroy, OnApplicationShutdown {
   constructor(private readonly runner: TaskRunner) {}
+
+  onModuleDestroy(): Promise<void> {
+    return this.runner.drained();
+  }
 
   onApplicationShutdown(): Promise<void> {
     return this.runner.shutdown();

@@ -19,7 +19,7 @@ export class OrdersController {
     this.tasks.schedule(work, `warm_cache ${id}`, 500); // immediate
     this.tasks.task({ name: `audit_${id}` }).schedule(work, `audit ${id}`, 1000); // immediate, configured
     this.tasks.afterRoute.task({ shield: true }).schedule(work, `finalize ${id}`, 2000); // after the handler
-    this.tasks.afterResponse.schedule(this.mailer.sendConfirmation, id); // after the response
+    this.tasks.afterResponse.call(this.mailer, 'sendConfirmation', id); // a method, after the response
     return { id };
   }
 

@@ -54,10 +54,10 @@ describe.each(adapters)('request context on %s', (adapter) => {
 
   it('refuses afterRoute and afterResponse outside a request with a TasksError naming the fix', () => {
     expect(() => t.tasks.afterRoute.schedule(() => undefined)).toThrow(
-      new TasksError(messages.outsideRequest('afterRoute')),
+      new TasksError(messages.outsideRequest('afterRoute', 'anonymous task', 'schedule')),
     );
     expect(() => t.tasks.afterResponse.task({ name: 'x' }).schedule(() => undefined)).toThrow(
-      new TasksError(messages.outsideRequest('afterResponse')),
+      new TasksError(messages.outsideRequest('afterResponse', 'x', 'schedule')),
     );
   });
 

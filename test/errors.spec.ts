@@ -16,7 +16,7 @@ describe.each(adapters)('task errors on %s', (adapter) => {
   };
   afterEach(async () => {
     await t.app.close();
-    expect(processErrors.errors).toEqual([]);
+    processErrors.expectNone();
   });
 
   it.each([

@@ -1,10 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import {
   Answer200Filter,
+  CacheHitInterceptor,
   FailuresController,
+  HoldingGuard,
+  PassingGuard,
   RejectingGuard,
   RejectingInterceptor,
   RejectingPipe,
+  guardHold,
   slow,
 } from './app/failures.controller.js';
 import { abandonableGet } from './app/client.js';
@@ -21,7 +25,16 @@ describe.each(adapters)('failed requests on %s', (adapter) => {
   beforeEach(async () => {
     t = await startApp(adapter, {
       controllers: [FailuresController],
-      providers: [Probe, RejectingGuard, RejectingPipe, RejectingInterceptor, Answer200Filter],
+      providers: [
+        Probe,
+        RejectingGuard,
+        RejectingPipe,
+        RejectingInterceptor,
+        Answer200Filter,
+        HoldingGuard,
+        PassingGuard,
+        CacheHitInterceptor,
+      ],
     });
     probe = t.get(Probe);
   });
@@ -97,6 +110,55 @@ describe.each(adapters)('failed requests on %s', (adapter) => {
       'slow:immediate',
       'slow:returned',
     ]);
+  });
+
+  it('fails a request whose client leaves during a guard, at that moment; a handler that runs anyway follows the normal rules', async () => {
+    guardHold.gate = gate();
+    const client = abandonableGet(`${t.url}/fail/guard-left`);
+    await probe.waitFor('hold:entered');
+    client.abandon();
+    // Dropped when the response closes, while the guard is still holding the request.
+    await t.logger.waitForLine(messages.droppedFailedRequest('guard:afterRoute', 'afterRoute'));
+    await t.logger.waitForLine(messages.droppedFailedRequest('guard:afterResponse', 'afterResponse'));
+    await probe.waitFor('guard:afterResponse:always');
+    expect(probe.has('hold:released')).toBe(false);
+    guardHold.gate.open();
+    await probe.waitFor('hold:handler-returned');
+    await t.tasks.onIdle();
+    expect(ran(probe, 'guard')).toEqual(['guard:afterResponse:always', 'guard:afterRoute:always', 'guard:immediate']);
+    // The handler completed and the response has closed: every task it scheduled runs.
+    expect(ran(probe, 'handler')).toEqual([
+      'handler:afterResponse',
+      'handler:afterResponse:always',
+      'handler:afterRoute',
+      'handler:afterRoute:always',
+      'handler:immediate',
+    ]);
+    expect(t.logger.tasks('debug').map((line) => line.message)).toEqual([
+      messages.droppedFailedRequest('guard:afterRoute', 'afterRoute'),
+      messages.droppedFailedRequest('guard:afterResponse', 'afterResponse'),
+    ]);
+  });
+
+  it('fails a request answered by a cache-hit interceptor that never calls the handler', async () => {
+    await t.http.get('/fail/cached').expect(200, { cached: true });
+    await t.tasks.onIdle();
+    expect(probe.has('handler:ran')).toBe(false);
+    for (const prefix of ['guard', 'interceptor']) {
+      expect(ran(probe, prefix)).toEqual([
+        `${prefix}:afterResponse:always`,
+        `${prefix}:afterRoute:always`,
+        `${prefix}:immediate`,
+      ]);
+    }
+    expect([...t.logger.tasks('debug').map((line) => line.message)].sort()).toEqual(
+      [
+        messages.droppedFailedRequest('guard:afterRoute', 'afterRoute'),
+        messages.droppedFailedRequest('guard:afterResponse', 'afterResponse'),
+        messages.droppedFailedRequest('interceptor:afterRoute', 'afterRoute'),
+        messages.droppedFailedRequest('interceptor:afterResponse', 'afterResponse'),
+      ].sort(),
+    );
   });
 
   it('starts at once a task scheduled on afterRoute/afterResponse after that moment has passed', async () => {

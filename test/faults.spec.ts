@@ -54,7 +54,7 @@ describe.each(adapters)('fault matrix on %s', (adapter) => {
   };
   afterEach(async () => {
     await t.app.close();
-    expect(processErrors.errors).toEqual([]);
+    processErrors.expectNone();
   });
 
   it.each(hostile)(
@@ -138,6 +138,6 @@ describe.each(adapters)('a logger that throws, on %s', (adapter) => {
     await t.http.get('/plan').expect(200);
     await t.tasks.onIdle();
     await t.app.close();
-    expect(processErrors.errors).toEqual([]);
+    processErrors.expectNone();
   });
 });

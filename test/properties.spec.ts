@@ -12,7 +12,6 @@ const TYPES: Record<string, string> = {
   shield: 'boolean',
   onError: 'function',
   always: 'boolean',
-  shutdownTimeout: 'number',
 };
 
 /** The documented rule, written independently of the library: is `options` acceptable? */
@@ -22,9 +21,21 @@ function acceptable(options: unknown, keys: string[]): boolean {
   return Object.entries(options).every(([key, value]) => {
     if (!keys.includes(key)) return false;
     if (value === undefined) return true;
-    if (typeof value !== TYPES[key]) return false;
-    return key !== 'shutdownTimeout' || (!Number.isNaN(value) && (value as number) >= 0);
+    if (key === 'shutdownTimeout') return acceptableTimeout(value);
+    return typeof value === TYPES[key];
   });
+}
+
+/** A number >= 0 or Infinity, or a trimmed string of digits (optionally with decimals) or "Infinity". */
+function acceptableTimeout(value: unknown): boolean {
+  if (typeof value === 'number') return value >= 0;
+  if (typeof value !== 'string') return false;
+  const text = value.trim();
+  if (text === 'Infinity') return true;
+  const [whole, fraction, ...rest] = text.split('.');
+  const digits = (part: string | undefined) =>
+    part !== undefined && part !== '' && [...part].every((c) => c >= '0' && c <= '9');
+  return rest.length === 0 && digits(whole) && (fraction === undefined || digits(fraction));
 }
 
 /** Option objects mixing good and bad values for every field, and unknown keys. */
@@ -34,6 +45,8 @@ const fieldValue = fc.oneof(
   fc.boolean(),
   fc.constant(() => undefined),
   fc.double(),
+  fc.constantFrom('10000', ' 5 ', '1.5', 'Infinity', '', '10s', '-1', '1.', '.5'),
+  fc.stringMatching(/^\s?\d{1,3}(\.\d{0,2})?\s?$/),
   fc.constant(undefined),
 );
 const optionsArbitrary = (keys: string[]) =>
@@ -150,7 +163,7 @@ describe('public API under random input (fast-check)', () => {
 });
 
 describe('scheduling after shutdown (fast-check)', () => {
-  it('runs shielded tasks and drops unshielded ones once the app has closed; onIdle still resolves', async () => {
+  it('refuses shielded tasks at the call and drops unshielded ones once the app has closed; onIdle still resolves', async () => {
     @Module({ imports: [TasksModule.forRoot()] })
     class ClosedModule {}
     const app = await NestFactory.createApplicationContext(ClosedModule, { logger: false });
@@ -159,11 +172,14 @@ describe('scheduling after shutdown (fast-check)', () => {
     await fc.assert(
       fc.asyncProperty(fc.option(fc.boolean(), { nil: undefined }), async (shield) => {
         let ran = false;
-        tasks.task({ shield }).schedule(() => {
-          ran = true;
-        });
+        const schedule = () =>
+          tasks.task({ shield }).schedule(() => {
+            ran = true;
+          });
+        if (shield === true) expect(schedule).toThrow(TasksError);
+        else schedule();
         await bounded(tasks.onIdle());
-        expect(ran).toBe(shield === true);
+        expect(ran).toBe(false);
       }),
       { numRuns: RUNS },
     );

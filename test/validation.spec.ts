@@ -8,18 +8,15 @@ import { PlanController, plan } from './app/plan.controller.js';
 
 describe('TasksModule.forRoot() input', () => {
   it.each([
-    [
-      { shutdownTimeout: -1 },
-      messages.expected('`shutdownTimeout`', 'a number of milliseconds >= 0 (or Infinity)', -1),
-    ],
-    [
-      { shutdownTimeout: '5s' },
-      messages.expected('`shutdownTimeout`', 'a number of milliseconds >= 0 (or Infinity)', '5s'),
-    ],
-    [
-      { shutdownTimeout: NaN },
-      messages.expected('`shutdownTimeout`', 'a number of milliseconds >= 0 (or Infinity)', NaN),
-    ],
+    [{ shutdownTimeout: -1 }, messages.badShutdownTimeout(-1)],
+    [{ shutdownTimeout: '5s' }, messages.badShutdownTimeout('5s')],
+    [{ shutdownTimeout: '' }, messages.badShutdownTimeout('')],
+    [{ shutdownTimeout: '  ' }, messages.badShutdownTimeout('  ')],
+    [{ shutdownTimeout: '10s' }, messages.badShutdownTimeout('10s')],
+    [{ shutdownTimeout: '-1' }, messages.badShutdownTimeout('-1')],
+    [{ shutdownTimeout: '1e3' }, messages.badShutdownTimeout('1e3')],
+    [{ shutdownTimeout: 'NaN' }, messages.badShutdownTimeout('NaN')],
+    [{ shutdownTimeout: NaN }, messages.badShutdownTimeout(NaN)],
     [
       { onError: 'console' },
       messages.expected('`onError`', 'a function `(task, error) => void` or undefined', 'console'),
@@ -75,9 +72,7 @@ describe('TasksModule.forRootAsync()', () => {
     const compile = Test.createTestingModule({
       imports: [TasksModule.forRootAsync({ useFactory: async () => ({ shutdownTimeout: -5 }) })],
     }).compile();
-    await expect(compile).rejects.toThrow(
-      new TasksError(messages.expected('`shutdownTimeout`', 'a number of milliseconds >= 0 (or Infinity)', -5)),
-    );
+    await expect(compile).rejects.toThrow(new TasksError(messages.badShutdownTimeout(-5)));
   });
 });
 

@@ -1,12 +1,49 @@
-// The README's API examples, compiled by `npm run typecheck`.
-import { TaskConfig, TasksModule, TasksService, currentTask } from 'nestjs-tasks';
+// The README's API examples, compiled by `npm run typecheck` (test/readme.spec.ts checks that each
+// is here, as one run of lines).
+import { Injectable } from '@nestjs/common';
+import {
+  TaskConfig,
+  TasksModule,
+  TasksService,
+  currentTask,
+  type TasksModuleOptions,
+  type TasksOptionsFactory,
+} from 'nestjs-tasks';
+import { Mailer } from './quick-start.js';
 import { ConfigModule, ConfigService, onError, sync } from './stubs.js';
 
 TasksModule.forRootAsync({
   imports: [ConfigModule],
   inject: [ConfigService],
-  useFactory: (config: ConfigService) => ({ shutdownTimeout: config.get<number>('TASKS_SHUTDOWN_MS') }),
+  useFactory: (config: ConfigService) => ({ shutdownTimeout: config.get<string>('TASKS_SHUTDOWN_MS') }),
 });
+
+@Injectable()
+export class TasksConfig implements TasksOptionsFactory {
+  constructor(private readonly config: ConfigService) {}
+
+  createTasksOptions(): TasksModuleOptions {
+    return { shutdownTimeout: this.config.get<string>('TASKS_SHUTDOWN_MS') };
+  }
+}
+
+TasksModule.forRootAsync({ imports: [ConfigModule], useClass: TasksConfig });
+
+export class Methods {
+  constructor(
+    private readonly tasks: TasksService,
+    private readonly mailer: Mailer,
+  ) {}
+
+  run(id: string) {
+    this.tasks.afterResponse.call(this.mailer, 'sendConfirmation', id);
+    this.tasks.afterRoute.task({ name: `confirm_${id}` }).call(this.mailer, 'sendConfirmation', id);
+    // @ts-expect-error the README shows this line failing to compile
+    this.tasks.call(this.mailer, 'sendConfirmaton', id); // compile error: not a method of Mailer
+    // @ts-expect-error the README shows this line failing to compile
+    this.tasks.call(this.mailer, 'sendConfirmation', 42); // compile error: number is not a string
+  }
+}
 
 export class Typed {
   constructor(private readonly tasks: TasksService) {}
@@ -25,8 +62,9 @@ export function configs() {
   return merged;
 }
 
+/* eslint-disable @typescript-eslint/no-unused-vars -- the README's example stops at the fetch */
 async function download(url: string) {
   const response = await fetch(url, { signal: currentTask()?.signal });
-  return response;
 }
+/* eslint-enable @typescript-eslint/no-unused-vars */
 export { download };

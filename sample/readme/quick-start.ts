@@ -1,15 +1,15 @@
 // The README's quick start, compiled by `npm run typecheck` (test/readme.spec.ts checks that the
-// README's code is here).
+// README's code is here, as one run of lines).
+/* eslint-disable @typescript-eslint/no-unused-vars -- the README's method body is only a comment */
+import { CreateOrder, audit, finalize, report, save, warmCache } from './stubs.js';
 import { Module, Controller, Post, Body, Injectable } from '@nestjs/common';
 import { TasksModule, TasksService, Task } from 'nestjs-tasks';
-import { CreateOrder, audit, finalize, report, save, warmCache } from './stubs.js';
 
 @Injectable()
 export class Mailer {
   @Task({ name: 'send_confirmation', shield: true })
   async sendConfirmation(orderId: string) {
-    /* `this` is the Mailer even when the method is passed as a value */
-    void orderId;
+    /* runs with `this` = the Mailer and this @Task config, on any provider scope */
   }
 }
 
@@ -23,10 +23,10 @@ export class OrdersController {
   @Post()
   create(@Body() body: CreateOrder) {
     const id = save(body);
-    this.tasks.schedule(warmCache, id); // immediate
+    this.tasks.afterResponse.call(this.mailer, 'sendConfirmation', id); // a method, after the response is sent
+    this.tasks.schedule(warmCache, id); // a function, immediate
     this.tasks.task({ name: `audit_${id}` }).schedule(audit, id); // immediate, configured
     this.tasks.afterRoute.task({ shield: true }).schedule(finalize, id); // after the handler completes
-    this.tasks.afterResponse.schedule(this.mailer.sendConfirmation, id); // after the response is sent
     return { id };
   }
 }

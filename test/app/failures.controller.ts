@@ -16,7 +16,7 @@ import {
   type NestInterceptor,
   type PipeTransform,
 } from '@nestjs/common';
-import { throwError } from 'rxjs';
+import { of, throwError, type Observable } from 'rxjs';
 import { TasksService } from '../../lib/index.js';
 import { Probe, gate } from './probe.js';
 import { rawResponse } from './raw.js';
@@ -68,6 +68,54 @@ export class RejectingInterceptor implements NestInterceptor {
   intercept(_context: unknown, _next: CallHandler): never {
     scheduleAll(this.tasks, this.probe, 'interceptor');
     throw new BadRequestException('rejected by interceptor');
+  }
+}
+
+/** Lets a test hold a guard until its client has gone away. */
+export const guardHold = { gate: gate() };
+
+/** Schedules, then waits (for the test) before letting the request through. */
+@Injectable()
+export class HoldingGuard implements CanActivate {
+  constructor(
+    private readonly tasks: TasksService,
+    private readonly probe: Probe,
+  ) {}
+
+  async canActivate(): Promise<boolean> {
+    scheduleAll(this.tasks, this.probe, 'guard');
+    this.probe.record('hold:entered');
+    await guardHold.gate.promise;
+    this.probe.record('hold:released');
+    return true;
+  }
+}
+
+/** Schedules and lets the request through. */
+@Injectable()
+export class PassingGuard implements CanActivate {
+  constructor(
+    private readonly tasks: TasksService,
+    private readonly probe: Probe,
+  ) {}
+
+  canActivate(): boolean {
+    scheduleAll(this.tasks, this.probe, 'guard');
+    return true;
+  }
+}
+
+/** A cache hit: answers from the cache without calling `next.handle()`, so the handler never runs. */
+@Injectable()
+export class CacheHitInterceptor implements NestInterceptor {
+  constructor(
+    private readonly tasks: TasksService,
+    private readonly probe: Probe,
+  ) {}
+
+  intercept(_context: unknown, _next: CallHandler): Observable<unknown> {
+    scheduleAll(this.tasks, this.probe, 'interceptor');
+    return of({ cached: true });
   }
 }
 
@@ -131,6 +179,22 @@ export class FailuresController {
   @UseInterceptors(RejectingInterceptor)
   intercepted() {
     this.probe.record('handler:ran');
+  }
+
+  @Get('guard-left')
+  @UseGuards(HoldingGuard)
+  afterHeldGuard() {
+    scheduleAll(this.tasks, this.probe, 'handler');
+    this.probe.record('hold:handler-returned');
+    return { ok: true };
+  }
+
+  @Get('cached')
+  @UseGuards(PassingGuard)
+  @UseInterceptors(CacheHitInterceptor)
+  cached() {
+    this.probe.record('handler:ran');
+    return { cached: false };
   }
 
   @Get('filtered')

@@ -47,8 +47,19 @@ export class NotAMethod {}
 
 // forRoot and forRootAsync options are typed.
 TasksModule.forRoot({ shutdownTimeout: 1000, onError: (task, error) => void [task.name, error] });
-// @ts-expect-error shutdownTimeout is a number
-TasksModule.forRoot({ shutdownTimeout: '1s' });
+// shutdownTimeout may be a string (environment variables are); its content is checked at run time.
+TasksModule.forRoot({ shutdownTimeout: '10000' });
+// @ts-expect-error shutdownTimeout is a number or a string
+TasksModule.forRoot({ shutdownTimeout: true });
 TasksModule.forRootAsync({ useFactory: () => ({ shield: true }) });
 // @ts-expect-error the factory must return options
 TasksModule.forRootAsync({ useFactory: () => 'options' });
+class OptionsFactory {
+  createTasksOptions() {
+    return Promise.resolve({ shutdownTimeout: '1000' });
+  }
+}
+TasksModule.forRootAsync({ useClass: OptionsFactory });
+TasksModule.forRootAsync({ useExisting: OptionsFactory });
+// @ts-expect-error useClass must implement TasksOptionsFactory
+TasksModule.forRootAsync({ useClass: class NotAFactory {} });
