@@ -13,7 +13,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['scripts/**/*.mjs', 'jest.config.js', 'eslint.config.js'],
+    files: ['scripts/**/*.mjs', '.ci/**/*.mjs', 'jest.config.js', 'eslint.config.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
   {
