@@ -7,7 +7,14 @@ export default {
   testPathIgnorePatterns: ['/node_modules/', '/test/consumers/'],
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  // mercurius requires @fastify/static, which requires the ESM-only content-disposition@3: Jest's
+  // CommonJS loader cannot require ESM on Node 20, so that one package is compiled to CommonJS.
+  transformIgnorePatterns: ['^(?!.*/node_modules/content-disposition/).*/node_modules/'],
   transform: {
+    '/node_modules/content-disposition/.+\\.js$': [
+      '@swc/jest',
+      { jsc: { target: 'es2022' }, module: { type: 'commonjs' } },
+    ],
     '^.+\\.ts$': [
       '@swc/jest',
       {
