@@ -97,6 +97,8 @@ export const messages = {
     `Expected the options factory of TasksModule.forRootAsync() to have a createTasksOptions() method, got ${describeValue(value)}. Implement TasksOptionsFactory: \`createTasksOptions(): TasksModuleOptions\`.`,
   bareModule: () =>
     'TasksModule was imported without forRoot(): import `TasksModule.forRoot()` (or `TasksModule.forRootAsync({ ... })`) once, in the root module, instead of the bare `TasksModule` class.',
+  doubleImport: (count: number, importers: readonly string[]) =>
+    `TasksModule was imported ${count} times with different options${importers.length === 0 ? '' : ` (by ${importers.join(', ')})`}: each would mount its own request hook and task runner. Import \`TasksModule.forRoot()\` (or \`TasksModule.forRootAsync({ ... })\`) once, in the root module; it is global, so other modules inject TasksService without importing it.`,
   notAFunction: (value: unknown) =>
     `Expected the task to be a function, got ${describeValue(value)}. Pass the function itself, e.g. \`tasks.schedule(sendEmail, to)\`, not its result \`tasks.schedule(sendEmail(to))\`.`,
   unknownOption: (key: string, where: string, allowed: readonly string[]) =>

@@ -7,7 +7,7 @@ import {
   type NestModule,
   type Provider,
 } from '@nestjs/common';
-import { DiscoveryModule, HttpAdapterHost } from '@nestjs/core';
+import { DiscoveryModule, HttpAdapterHost, ModulesContainer } from '@nestjs/core';
 import { RouteTracker } from './route-tracker.js';
 import type { TaskConfig } from './task-config.js';
 import { TaskRunner } from './task-runner.js';
@@ -24,6 +24,14 @@ import {
 } from './tasks.options.js';
 import { TasksService } from './tasks.service.js';
 import { TasksShutdown } from './tasks.shutdown.js';
+
+/**
+ * The modules `forRoot()` returned, by options (`onError` by identity): identical calls return
+ * the same object, which Nest installs once whatever its module id algorithm (by default, Nest
+ * 11 and 12 make one module per object). Different options are refused at start-up.
+ */
+const forRootCalls = new WeakMap<object, Map<string, DynamicModule>>();
+const NO_HANDLER = {};
 
 const PROVIDERS: Provider[] = [TaskRunner, TasksMiddleware, TasksService, TasksExplorer, TasksShutdown, RouteTracker];
 
@@ -45,7 +53,14 @@ export class TasksModule implements NestModule {
    */
   static forRoot(options: TasksModuleOptions | TaskConfig = {}): DynamicModule {
     const resolved = resolveTasksOptions(options);
-    return TasksModule.build([{ provide: TASKS_OPTIONS, useValue: resolved }]);
+    const { name, shield, always, onError } = resolved.config;
+    const key = JSON.stringify([name, shield, always, String(resolved.shutdownTimeout)]);
+    let byKey = forRootCalls.get(onError ?? NO_HANDLER);
+    if (byKey === undefined) forRootCalls.set(onError ?? NO_HANDLER, (byKey = new Map()));
+    let module = byKey.get(key);
+    if (module === undefined)
+      byKey.set(key, (module = TasksModule.build([{ provide: TASKS_OPTIONS, useValue: resolved }])));
+    return module;
   }
 
   /**
@@ -86,8 +101,10 @@ export class TasksModule implements NestModule {
     private readonly adapterHost: HttpAdapterHost,
     @Optional() private readonly middleware: TasksMiddleware,
     @Optional() private readonly routes: RouteTracker,
+    modules: ModulesContainer,
   ) {
     if (middleware === undefined || routes === undefined) throw new TasksError(messages.bareModule());
+    assertImportedOnce(modules);
   }
 
   /** Runs before Nest registers its routes, so the store opens ahead of every route. */
@@ -97,4 +114,26 @@ export class TasksModule implements NestModule {
       consumer.apply(TasksMiddleware).forRoutes('{*path}');
     }
   }
+}
+
+/**
+ * Nest makes one module of identical `forRoot()` imports; imports with different options become
+ * separate modules, each with its own request hook and runner. Refused at start-up, naming the
+ * modules that import it. Runs once every module is scanned (module instances are created after).
+ */
+function assertImportedOnce(modules: ModulesContainer): void {
+  const count = [...modules.values()].filter((module) => module.metatype === TasksModule).length;
+  if (count < 2) return;
+  // A global module is linked into every module's `imports`: the importers are read from the
+  // `@Module()` metadata instead (a dynamic module importing it is not named).
+  const importers = [...modules.values()]
+    .filter((module) => importsTasksModule(Reflect.getMetadata('imports', module.metatype)))
+    .map((module) => module.metatype.name);
+  throw new TasksError(messages.doubleImport(count, importers));
+}
+
+function importsTasksModule(imports: unknown): boolean {
+  return (
+    Array.isArray(imports) && imports.some((item) => (item as Partial<DynamicModule> | null)?.module === TasksModule)
+  );
 }

@@ -49,6 +49,56 @@ describe.each(adapters)('start-up mistakes on %s', (adapter) => {
     );
   });
 
+  it('importing TasksModule.forRoot() in two modules with different options fails with a TasksError naming the fix', async () => {
+    @Module({ imports: [TasksModule.forRoot({ shutdownTimeout: 5000 })], controllers: [OrdersController] })
+    class OrdersModule {}
+    @Module({ imports: [TasksModule.forRoot(), OrdersModule] })
+    class AppModule {}
+    await expect(start(adapter, AppModule)).rejects.toThrow(
+      new TasksError(messages.doubleImport(2, ['AppModule', 'OrdersModule'])),
+    );
+    expect(messages.doubleImport(2, ['AppModule', 'OrdersModule'])).toContain('once, in the root module');
+  });
+
+  it('forRootAsync() in a feature module besides forRoot() in the root module fails the same way', async () => {
+    @Module({ imports: [TasksModule.forRootAsync({ useFactory: () => ({}) })], controllers: [OrdersController] })
+    class OrdersModule {}
+    @Module({ imports: [OrdersModule, TasksModule.forRoot()] })
+    class AppModule {}
+    await expect(start(adapter, AppModule)).rejects.toThrow(
+      new TasksError(messages.doubleImport(2, ['AppModule', 'OrdersModule'])),
+    );
+  });
+
+  it('identical TasksModule.forRoot() imports are one module: it starts, and each task runs once', async () => {
+    const ran: string[] = [];
+    @Controller('twice')
+    class TwiceController {
+      constructor(private readonly tasks: TasksService) {}
+
+      @Get()
+      get() {
+        this.tasks.afterRoute.schedule(() => ran.push('afterRoute'));
+        this.tasks.afterResponse.schedule(() => ran.push('afterResponse'));
+        return { ok: true };
+      }
+    }
+    @Module({ imports: [TasksModule.forRoot({ shield: true })], controllers: [TwiceController] })
+    class FeatureModule {}
+    @Module({ imports: [TasksModule.forRoot({ shield: true }), FeatureModule] })
+    class AppModule {}
+    const app = await NestFactory.create(AppModule, createAdapter[adapter](), { abortOnError: false, logger: false });
+    try {
+      await app.listen(0, '127.0.0.1');
+      const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+      expect(await (await fetch(`${url}/twice`)).json()).toEqual({ ok: true });
+      await app.get(TasksService).onIdle();
+      expect(ran).toEqual(['afterRoute', 'afterResponse']);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('starts once TasksModule.forRoot() is imported', async () => {
     @Module({ imports: [TasksModule.forRoot()], controllers: [OrdersController] })
     class AppModule {}
@@ -60,5 +110,14 @@ describe('start-up mistakes in a testing module', () => {
   it('the bare TasksModule class fails compile() with the same TasksError', async () => {
     const compile = Test.createTestingModule({ imports: [TasksModule] }).compile();
     await expect(compile).rejects.toThrow(new TasksError(messages.bareModule()));
+  });
+
+  it('two forRoot() imports with different options fail compile() with the double-import TasksError', async () => {
+    @Module({ imports: [TasksModule.forRoot({ always: true })] })
+    class FeatureModule {}
+    const compile = Test.createTestingModule({ imports: [TasksModule.forRoot(), FeatureModule] }).compile();
+    await expect(compile).rejects.toThrow(
+      new TasksError(messages.doubleImport(2, ['RootTestModule', 'FeatureModule'])),
+    );
   });
 });
