@@ -1,5 +1,5 @@
 import { CONTEXT_LOST, requestStorage } from './request-tasks.js';
-import { decoratedConfig, type Task } from './task.js';
+import { classMethodConfig, decoratedConfig, type Task } from './task.js';
 import { TaskConfig, type TaskOptions } from './task-config.js';
 import type { TaskRunner } from './task-runner.js';
 import { TasksError } from './tasks.errors.js';
@@ -188,18 +188,12 @@ function methodOf(instance: unknown, key: PropertyKey): Method {
 
 /**
  * The `@Task()` config of the method `instance[key]`: that of the value itself (a method bound
- * at start-up carries it too), else that of the method the class defines under `key` — found on
- * the prototype chain, so an instance that rebound the method itself keeps the config.
+ * at start-up carries it too), else that of the method the class defines under `key` — so an
+ * instance that rebound the method itself, and a method a decorator above `@Task()` replaced,
+ * keep the config.
  */
 function methodConfig(instance: object, key: PropertyKey, value: Method): TaskConfig | undefined {
-  const own = decoratedConfig(value);
-  if (own !== undefined) return own;
-  for (let proto: unknown = Object.getPrototypeOf(instance); proto !== null; proto = Object.getPrototypeOf(proto)) {
-    const descriptor = Object.getOwnPropertyDescriptor(proto, key);
-    if (descriptor !== undefined)
-      return typeof descriptor.value === 'function' ? decoratedConfig(descriptor.value) : undefined;
-  }
-  return undefined;
+  return decoratedConfig(value) ?? classMethodConfig(instance, key);
 }
 
 /** `fn` called with `this = instance`, named after the method (what `task.name` falls back to). */

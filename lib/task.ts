@@ -26,6 +26,12 @@ export interface Task<A extends unknown[] = any[]> {
 }
 
 const decorated = new WeakMap<object, TaskConfig>();
+/**
+ * The same configs by class prototype and method name: a decorator applied above `@Task()`
+ * (tracing, transactions) may replace the method, and the class then holds a function `@Task()`
+ * never saw.
+ */
+const byMethodName = new WeakMap<object, Map<PropertyKey, TaskConfig>>();
 /** The `@Task()` methods as declared: unbound, so `this` is whatever calls them. */
 const declared = new WeakSet<object>();
 
@@ -46,7 +52,7 @@ const declared = new WeakSet<object>();
 export function Task(options: TaskOptions = {}) {
   const config = new TaskConfig(options);
   return <T extends (...args: never[]) => unknown>(
-    _target: object,
+    target: object,
     key: string | symbol,
     descriptor: TypedPropertyDescriptor<T>,
   ): void => {
@@ -55,6 +61,9 @@ export function Task(options: TaskOptions = {}) {
     }
     decorated.set(descriptor.value, config);
     declared.add(descriptor.value);
+    let methods = byMethodName.get(target);
+    if (methods === undefined) byMethodName.set(target, (methods = new Map()));
+    methods.set(key, config);
   };
 }
 
@@ -63,10 +72,29 @@ export function decoratedConfig(fn: object): TaskConfig | undefined {
   return decorated.get(fn);
 }
 
-/** Records that `bound` is `original` bound to an instance, so it keeps the `@Task()` config. */
-export function registerBound(bound: object, original: object): void {
-  const config = decorated.get(original);
-  if (config !== undefined) decorated.set(bound, config);
+/**
+ * The `@Task()` config of the method that `instance`'s class (or the nearest parent class
+ * defining it) holds under `key`: that of the function itself, else the one `@Task()` recorded
+ * for that class and name (the function was replaced by a decorator above `@Task()`). An own
+ * property of the instance is skipped, so a method the instance rebound keeps the config.
+ */
+export function classMethodConfig(instance: object, key: PropertyKey): TaskConfig | undefined {
+  for (
+    let proto: object | null = Object.getPrototypeOf(instance);
+    proto !== null;
+    proto = Object.getPrototypeOf(proto)
+  ) {
+    const descriptor = Object.getOwnPropertyDescriptor(proto, key);
+    if (descriptor === undefined) continue;
+    if (typeof descriptor.value !== 'function') return undefined;
+    return decorated.get(descriptor.value as object) ?? byMethodName.get(proto)?.get(key);
+  }
+  return undefined;
+}
+
+/** Records that `bound` is a method bound to its instance, so it carries the method's `@Task()` config. */
+export function registerBound(bound: object, config: TaskConfig): void {
+  decorated.set(bound, config);
 }
 
 /** Whether `fn` is a `@Task()` method as declared, not bound to an instance. */

@@ -1,6 +1,6 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
-import { decoratedConfig, registerBound } from './task.js';
+import { classMethodConfig, decoratedConfig, registerBound } from './task.js';
 
 /**
  * Binds every `@Task()` method of singleton providers and controllers to its instance, so
@@ -25,11 +25,16 @@ export class TasksExplorer implements OnModuleInit {
   }
 }
 
+/**
+ * Binds the method the class holds, which may be a wrapper a decorator above `@Task()` put in
+ * its place: the wrapper is what must run, with `this` the instance.
+ */
 function bindTaskMethod(instance: Record<string, unknown>, name: string): void {
   const method = instance[name];
-  if (typeof method !== 'function' || decoratedConfig(method) === undefined) return;
-  if (Object.prototype.hasOwnProperty.call(instance, name)) return;
+  if (typeof method !== 'function' || Object.prototype.hasOwnProperty.call(instance, name)) return;
+  const config = decoratedConfig(method) ?? classMethodConfig(instance, name);
+  if (config === undefined) return;
   const bound: unknown = method.bind(instance);
-  registerBound(bound as object, method);
+  registerBound(bound as object, config);
   Object.defineProperty(instance, name, { value: bound, configurable: true, writable: true });
 }
