@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import type { INestApplication, LoggerService, ModuleMetadata } from '@nestjs/common';
 import { Module } from '@nestjs/common';
+import type { AbstractHttpAdapter } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
@@ -78,6 +79,8 @@ export interface StartOptions extends Pick<ModuleMetadata, 'controllers' | 'prov
   tasks?: TasksModuleOptions;
   /** Import this instead of TasksModule.forRoot(tasks). */
   tasksModule?: ModuleMetadata['imports'];
+  /** Use this adapter instead of a default one of `adapterName` (e.g. Fastify with `http2: true`). */
+  adapter?: AbstractHttpAdapter;
   /** Runs before `listen()`, as `main.ts` code does (e.g. `app.use(middleware)`). */
   beforeListen?: (app: INestApplication) => void;
 }
@@ -92,7 +95,7 @@ export async function startApp(adapterName: AdapterName, options: StartOptions):
   class TestAppModule {}
 
   const moduleRef = await Test.createTestingModule({ imports: [TestAppModule] }).compile();
-  const adapter = createAdapter[adapterName]();
+  const adapter = options.adapter ?? createAdapter[adapterName]();
   const logger = new RecordingLogger();
   const app = moduleRef.createNestApplication(adapter, { logger });
   options.beforeListen?.(app);
