@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
+import { readFile } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Task, TaskErrorHandler, TasksModuleOptions } from '../lib/index.js';
 import { messages } from '../lib/tasks.messages.js';
 import { adapters, startApp, type TestApp } from './app/harness.js';
@@ -51,6 +53,40 @@ describe.each(adapters)('task errors on %s', (adapter) => {
     expect(String(errors[0]!.rest[0])).toContain(shown);
     expect(String(errors[0]!.rest[0])).toMatch(/\n\s+at /);
   });
+
+  it.each([
+    ['ENOENT from fs', () => readFile('/nonexistent/nestjs-tasks/file.txt'), /^Error: ENOENT: no such file/],
+    [
+      'an AbortError from timers/promises',
+      () => delay(10, undefined, { signal: AbortSignal.abort() }),
+      /^AbortError: The operation was aborted/,
+    ],
+  ])(
+    'logs an error made by Node itself (%s, another realm under Jest) as an Error with its stack',
+    async (_case, fail, shown) => {
+      await start();
+      let thrown: unknown;
+      plan.run = (tasks) => {
+        tasks.task({ name: 'x' }).schedule(async () => {
+          try {
+            await fail();
+          } catch (error) {
+            thrown = error;
+            throw error;
+          }
+        });
+      };
+      await t.http.get('/plan').expect(200);
+      await t.tasks.onIdle();
+      // Made outside the test's realm: `instanceof Error` cannot recognise it.
+      expect(thrown instanceof Error).toBe(false);
+      const errors = t.logger.tasks('error');
+      expect(errors.map((line) => line.message)).toEqual([messages.taskFailed('x', thrown)]);
+      expect(errors[0]!.message.slice('Task "x" failed: '.length)).toMatch(shown);
+      expect(errors[0]!.rest[0]).toBe((thrown as { stack: string }).stack);
+      expect(errors[0]!.rest[0]).toMatch(/\n\s+at /);
+    },
+  );
 
   it('uses the function name when the task has none', async () => {
     await start();
