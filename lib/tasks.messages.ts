@@ -114,7 +114,7 @@ export const messages = {
   taskFailed: (name: string, error: unknown, unboundMethod = false) =>
     `Task "${name}" failed: ${describeError(error)}` +
     (unboundMethod
-      ? `. It is a @Task() method that ran without its instance (\`this\` is undefined): it was scheduled before app.init() bound it, or its provider is request-scoped. Use \`tasks.call(instance, 'methodName', ...args)\`, which keeps \`this\` on any scope.`
+      ? `. It is a @Task() method that ran without its instance (\`this\` was not set): it was scheduled before app.init() bound it, or its provider is request-scoped. Use \`tasks.call(instance, 'methodName', ...args)\`, which keeps \`this\` on any scope.`
       : ''),
   onErrorFailed: (name: string, error: unknown, handlerError: unknown) =>
     `The onError handler of task "${name}" failed: ${describeError(handlerError)}. The task's own error was: ${describeError(error)}`,
