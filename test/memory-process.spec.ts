@@ -8,10 +8,14 @@ interface Heap {
   sampled: number;
   alive: number;
   gc: boolean;
+  timers: number;
+  timer: { sampled: number; alive: number };
+  failed: { sampled: number; alive: number };
 }
 
 const heap = async (url: string): Promise<Heap> => (await fetch(`${url}/heap`)).json() as Promise<Heap>;
-const hit = (url: string, amount: number) => autocannon({ url: `${url}/mem`, connections: 20, amount, timeout: 10 });
+const hit = (url: string, amount: number, path = '/mem') =>
+  autocannon({ url: `${url}${path}`, connections: 20, amount, timeout: 10 });
 
 describe.each(adapters)('memory after 50,000 requests, real process, on %s', (adapter) => {
   let server: ServerProcess | undefined;
@@ -32,5 +36,23 @@ describe.each(adapters)('memory after 50,000 requests, real process, on %s', (ad
     expect(after.sampled).toBe(52);
     expect(after.alive).toBe(0);
     expect(growthMb).toBeLessThan(10);
+  }, 120_000);
+
+  it('keeps no response reachable from a long-lived timer made in its request, on a completed or a failed request', async () => {
+    server = await startServer({ ADAPTER: adapter }, ['--expose-gc']);
+    const withTimers = await hit(server.url, 2000, '/mem-timer');
+    expect(withTimers.errors + withTimers.timeouts + withTimers.non2xx).toBe(0);
+    const failing = await hit(server.url, 2000, '/mem-failed');
+    expect(failing.errors + failing.timeouts).toBe(0);
+    expect(failing['5xx']).toBe(2000);
+    const after = await heap(server.url);
+    expect(after.gc).toBe(true);
+    // The 4,000 timers are still pending, each holding its request's async context.
+    expect(after.timers).toBe(4000);
+    expect({ completed: after.timer, failed: after.failed }).toEqual({
+      completed: { sampled: 20, alive: 0 },
+      failed: { sampled: 20, alive: 0 },
+    });
+    await fetch(`${server.url}/timers/clear`);
   }, 120_000);
 });

@@ -4,7 +4,7 @@
  * Prints `READY <url>` once listening on 127.0.0.1.
  */
 import 'reflect-metadata';
-import { Controller, Get, Module, Param, Res } from '@nestjs/common';
+import { Controller, Get, InternalServerErrorException, Module, Param, Res } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
@@ -36,6 +36,17 @@ const gc = (globalThis as { gc?: () => void }).gc;
 const sampled: WeakRef<object>[] = [];
 let memRequests = 0;
 const empty = async (): Promise<void> => undefined;
+/** Responses sampled (one in 100) on the routes that leave something behind, by route. */
+const leftBehind = { timer: [] as WeakRef<object>[], failed: [] as WeakRef<object>[] };
+const counts = { timer: 0, failed: 0 };
+const sample = (route: keyof typeof leftBehind, response: object) => {
+  if (counts[route]++ % 100 === 0) leftBehind[route].push(new WeakRef(rawOf(response)));
+};
+/** The raw `ServerResponse` (what the library sees), not Fastify's `Reply` around it. */
+const rawOf = (response: object): object => ('raw' in response ? (response.raw as object) : response);
+/** Long-lived timers made in requests: each holds its request's async context (the task store). */
+const timers: NodeJS.Timeout[] = [];
+const alive = (refs: WeakRef<object>[]) => refs.filter((ref) => ref.deref() !== undefined).length;
 
 @Controller()
 class LoadController {
@@ -57,11 +68,42 @@ class LoadController {
 
   @Get('mem')
   mem(@Res({ passthrough: true }) response: object) {
-    if (memRequests++ % 1000 === 0) sampled.push(new WeakRef(response));
+    if (memRequests++ % 1000 === 0) sampled.push(new WeakRef(rawOf(response)));
     this.tasks.schedule(empty);
     this.tasks.afterRoute.schedule(empty);
     this.tasks.afterResponse.schedule(empty);
     return { ok: true };
+  }
+
+  /** Like `mem`, and leaves a 10-minute timer (a cache TTL, a pool's idle timer) made in the request. */
+  @Get('mem-timer')
+  memTimer(@Res({ passthrough: true }) response: object) {
+    sample('timer', response);
+    this.tasks.schedule(empty);
+    this.tasks.afterRoute.schedule(empty);
+    this.tasks.afterResponse.schedule(empty);
+    timers.push(setTimeout(() => undefined, 10 * 60_000).unref());
+    return { ok: true };
+  }
+
+  /**
+   * A failed request that also leaves a 10-minute timer: its deferred tasks are dropped. (An
+   * HttpException, so Nest logs nothing.)
+   */
+  @Get('mem-failed')
+  memFailed(@Res({ passthrough: true }) response: object) {
+    sample('failed', response);
+    this.tasks.schedule(empty);
+    this.tasks.afterRoute.schedule(empty);
+    this.tasks.afterResponse.schedule(empty);
+    timers.push(setTimeout(() => undefined, 10 * 60_000).unref());
+    throw new InternalServerErrorException('failed on purpose');
+  }
+
+  @Get('timers/clear')
+  clearTimers() {
+    for (const timer of timers.splice(0)) clearTimeout(timer);
+    return { cleared: true };
   }
 
   /** Settles every task, collects garbage, and reports the heap and the sampled responses still alive. */
@@ -75,8 +117,11 @@ class LoadController {
     return {
       heapUsed: process.memoryUsage().heapUsed,
       sampled: sampled.length,
-      alive: sampled.filter((ref) => ref.deref() !== undefined).length,
+      alive: alive(sampled),
       gc: gc !== undefined,
+      timers: timers.length,
+      timer: { sampled: leftBehind.timer.length, alive: alive(leftBehind.timer) },
+      failed: { sampled: leftBehind.failed.length, alive: alive(leftBehind.failed) },
     };
   }
 }
