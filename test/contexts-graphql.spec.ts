@@ -48,6 +48,35 @@ describe.each(graphqlDrivers)('GraphQL resolvers over HTTP with $driver on $adap
     await probe.waitFor('fail:immediate');
   });
 
+  it('runs the three modes of each resolver in order; afterResponse once the HTTP response has finished', async () => {
+    await graphql('mutation { placeOrder(id: 7) { id receipt status } }');
+    await t.tasks.onIdle();
+    const handlers = t.get(HandlerProbe);
+    expect(handlers.seen('placeOrder')).toEqual([
+      'handler',
+      'immediate',
+      'afterRoute',
+      'afterResponse:finished=true',
+      'always',
+    ]);
+    for (const name of ['receipt', 'status']) {
+      expect(handlers.seen(name)).toEqual(['handler', 'immediate', 'afterRoute', 'afterResponse', 'always']);
+    }
+    expect(t.logger.tasks('debug')).toEqual([]);
+  });
+
+  it('a failing resolver drops its deferred tasks (always ones run); its sibling in the operation is not failed', async () => {
+    await graphql('{ hello fail }');
+    await t.tasks.onIdle();
+    const handlers = t.get(HandlerProbe);
+    expect(handlers.seen('hello')).toEqual(['handler', 'immediate', 'afterRoute', 'afterResponse', 'always']);
+    expect(handlers.seen('fail')).toEqual(['handler', 'immediate', 'always']);
+    expect(t.logger.tasks('debug').map((line) => line.message)).toEqual([
+      messages.droppedFailedRequest('fail:afterRoute', 'afterRoute'),
+      messages.droppedFailedRequest('fail:afterResponse', 'afterResponse'),
+    ]);
+  });
+
   it('awaits at close a shielded task that a resolver started', async () => {
     expect(await graphql('mutation { startShielded }')).toEqual({ data: { startShielded: true } });
     await probe.waitFor('startShielded:shielded-start');
