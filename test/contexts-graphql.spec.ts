@@ -6,6 +6,8 @@ import { HandlerProbe, handlerProbeProviders } from './app/contexts/handler-prob
 import { startApp, type TestApp } from './app/harness.js';
 import { Probe } from './app/probe.js';
 
+const LATE = ['afterRoute:context=late', 'afterResponse:context=late', 'after-the-answer'];
+
 describe.each(graphqlDrivers)('GraphQL resolvers over HTTP with $driver on $adapter', ({ adapter, module }) => {
   let t: TestApp;
   let probe: Probe;
@@ -75,6 +77,12 @@ describe.each(graphqlDrivers)('GraphQL resolvers over HTTP with $driver on $adap
       messages.droppedFailedRequest('fail:afterRoute', 'afterRoute'),
       messages.droppedFailedRequest('fail:afterResponse', 'afterResponse'),
     ]);
+  });
+
+  it('late scheduling starts a task whose moment has passed; tasks run in the async context of the resolver call', async () => {
+    expect(await graphql('{ late }')).toEqual({ data: { late: true } });
+    await t.tasks.onIdle();
+    expect(t.get(HandlerProbe).seen('late')).toEqual(LATE.map((event) => `late:${event}`));
   });
 
   it('awaits at close a shielded task that a resolver started', async () => {

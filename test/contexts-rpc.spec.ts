@@ -65,6 +65,14 @@ describe.each(rpcModes)('microservice handlers over TCP, %s', (mode) => {
     ]);
   });
 
+  it('late scheduling starts a task whose moment has passed; tasks run in the async context of the handler call', async () => {
+    expect(await firstValueFrom(t.client.send<boolean>('late', {}))).toBe(true);
+    await t.probe.waitFor('late:late:after-the-answer');
+    expect(t.handlers.seen('late')).toEqual(
+      ['afterRoute:context=late', 'afterResponse:context=late', 'after-the-answer'].map((event) => `late:${event}`),
+    );
+  });
+
   it('awaits at close a shielded task that a handler started', async () => {
     expect(await firstValueFrom(t.client.send<boolean>('startShielded', {}))).toBe(true);
     await t.probe.waitFor('startShielded:shielded-start');

@@ -33,6 +33,14 @@ async function ranEveryMode(t: GatewayApp, name: string): Promise<void> {
   expect(t.handlers.seen(name)).toEqual(allModes);
 }
 
+/** Late scheduling and async context in a gateway handler call. */
+async function lateScheduling(t: GatewayApp): Promise<void> {
+  await t.probe.waitFor('late:late:after-the-answer');
+  expect(t.handlers.seen('late')).toEqual(
+    ['afterRoute:context=late', 'afterResponse:context=late', 'after-the-answer'].map((event) => `late:${event}`),
+  );
+}
+
 /** After a failing handler's exception: its deferred tasks were dropped, its always task ran. */
 async function droppedDeferred(t: GatewayApp): Promise<void> {
   await t.probe.waitFor('fail:always');
@@ -70,6 +78,12 @@ describe('WebSocket gateway on @nestjs/platform-ws with the ws client', () => {
     await ranEveryMode(t, 'echo');
     client.send('fire', 'once');
     await ranEveryMode(t, 'fire:once');
+  });
+
+  it('late scheduling starts a task whose moment has passed; tasks run in the async context of the call', async () => {
+    client.send('late', {});
+    await client.next();
+    await lateScheduling(t);
   });
 
   it('a WsException drops the deferred tasks of its handler; always ones run', async () => {
@@ -128,6 +142,13 @@ describe('WebSocket gateway on @nestjs/platform-socket.io with socket.io-client'
     await ranEveryMode(t, 'shout');
     socket.emit('fire', 'once');
     await ranEveryMode(t, 'fire:once');
+  });
+
+  it('late scheduling starts a task whose moment has passed; tasks run in the async context of the call', async () => {
+    const reply = nextEvent(socket, 'late');
+    socket.emit('late', {});
+    await reply;
+    await lateScheduling(t);
   });
 
   it('a WsException drops the deferred tasks of its handler; always ones run', async () => {

@@ -45,6 +45,12 @@ export class OrderResolver {
     return 'world';
   }
 
+  @Query(() => Boolean)
+  late(): boolean {
+    this.handlers.ranLate('late');
+    return true;
+  }
+
   @Mutation(() => Boolean)
   startShielded(): boolean {
     this.handlers.ranShielded('startShielded');

@@ -1,6 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { TasksService } from '../../../lib/index.js';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Probe, gate } from '../probe.js';
+
+/** A value set by one handler call, as request-context libraries (nestjs-cls) set theirs. */
+const callContext = new AsyncLocalStorage<{ name: string }>();
 
 /**
  * What every context fixture's handler does: records that it ran and schedules an immediate
@@ -36,6 +40,24 @@ export class HandlerProbe {
         ),
       );
     this.tasks.afterResponse.task({ name: `${name}:always`, always: true }).schedule(record(`${name}:always`));
+  }
+
+  /**
+   * Late scheduling and async context: in the context of a value only this call sets, an
+   * afterRoute task schedules an afterResponse task (queued until the answer), which schedules
+   * another (its moment has passed: it starts at once). Records `${name}:late:…` events.
+   */
+  ranLate(name: string): void {
+    const record = (event: string) => this.probe.record(`${name}:late:${event}`);
+    callContext.run({ name }, () => {
+      this.tasks.afterRoute.schedule(() => {
+        record(`afterRoute:context=${callContext.getStore()?.name}`);
+        this.tasks.afterResponse.schedule(() => {
+          record(`afterResponse:context=${callContext.getStore()?.name}`);
+          this.tasks.afterResponse.schedule(() => record('after-the-answer'));
+        });
+      });
+    });
   }
 
   /** The events recorded for `name`, in order, without the `${name}:` prefix. */
