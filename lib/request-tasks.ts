@@ -14,16 +14,32 @@ export type DeferredMode = 'afterRoute' | 'afterResponse';
 export type RawResponse = ServerResponse | Http2ServerResponse;
 
 /**
- * One request's scheduler: holds its afterRoute and afterResponse tasks until the handler
- * completes and the response closes. Created by the request hook for every request, so it does
- * nothing until a deferred task is scheduled (it then listens for the response's `close`).
+ * When a handler's answer counts as sent: the HTTP response's `close` (controllers, and GraphQL
+ * resolvers through their request), or a moment after the handler settled — at once (an event
+ * has no reply), on the next tick (a microservice hands its reply to the transport there), or
+ * on the next turn of the event loop (a gateway's reply is sent a few microtasks later).
+ */
+export type AnswerMoment = 'close' | 'settled' | 'nextTick' | 'setImmediate';
+
+/**
+ * One handler invocation's scheduler: an HTTP request (created by the request hook for every
+ * request), one GraphQL resolver call (a child of its request), or one microservice message or
+ * gateway message. Holds its afterRoute and afterResponse tasks until the handler completes and
+ * its answer is sent; it does nothing until a deferred task is scheduled.
  *
- * A handler's failure is final only once the response has closed: until then a retrying
- * interceptor may call the handler again, and the request completes if that attempt does. The
+ * A handler's failure is final only once the answer has been sent: until then a retrying
+ * interceptor may call the handler again, and the invocation completes if that attempt does. The
  * tasks a failed attempt scheduled itself are settled with it (dropped unless `always`), so a
  * retried handler does not run its tasks twice.
  */
 export class RequestTasks {
+  /**
+   * Whether Nest handles this request through something that will tell how it ends: a
+   * controller route (its guards, pipes, interceptors and filters included), Nest middleware,
+   * Nest's error and not-found handlers, or a tracked handler of another context. A request only
+   * the server saw (a raw `app.get()` route, a GraphQL server outside its resolvers) is not.
+   */
+  tracked = false;
   private handler: HandlerState = 'notReached';
   private responded = false;
   /**
@@ -31,17 +47,32 @@ export class RequestTasks {
    * resource made during the request (a TTL timer, a pooled connection), which may outlive it:
    * a strong reference would pin the response, and through it the request and its body.
    */
-  private readonly weakResponse: WeakRef<RawResponse>;
+  private readonly weakResponse?: WeakRef<RawResponse>;
   /** Held strongly only while listening for `close`. */
   private response?: RawResponse;
+  /** A GraphQL resolver's request, whose response `close` is this invocation's answer too. */
+  private parent?: RequestTasks;
+  /** Child invocations waiting for this request's response to close. */
+  private children?: RequestTasks[];
   private afterRoute?: ScheduledTask[];
   private afterResponse?: ScheduledTask[];
   /** How many tasks of each mode were queued when the current handler attempt started. */
   private routeMark = 0;
   private responseMark = 0;
 
-  constructor(response: RawResponse) {
-    this.weakResponse = new WeakRef(response);
+  constructor(
+    response?: RawResponse,
+    private readonly answer: AnswerMoment = 'close',
+  ) {
+    if (response !== undefined) this.weakResponse = new WeakRef(response);
+    else this.tracked = true;
+  }
+
+  /** A scheduler for one handler called within this request (a GraphQL resolver). */
+  child(): RequestTasks {
+    const child = new RequestTasks();
+    child.parent = this;
+    return child;
   }
 
   /** Queues a deferred task, or releases it at once if its moment has passed. */
@@ -55,23 +86,25 @@ export class RequestTasks {
   }
 
   /**
-   * The route handler was called. Returns false for a nested call (a handler calling another
-   * route handler, or an observable resubscribed after it completed), which must not settle the
-   * request. After a failure it is tracked again: a retry, or a handler reached after the client
-   * left while a guard ran.
+   * The handler was called. Returns false for a nested call (a handler calling another handler,
+   * or an observable resubscribed after it completed), which must not settle the invocation.
+   * After a failure it is tracked again: a retry, or a handler reached after the client left
+   * while a guard ran.
    */
   handlerStarted(): boolean {
     if (this.handler === 'running' || this.handler === 'completed') return false;
     this.handler = 'running';
+    this.tracked = true;
     this.routeMark = this.afterRoute?.length ?? 0;
     this.responseMark = this.afterResponse?.length ?? 0;
     return true;
   }
 
-  /** The handler's result completed (`ok`) or failed. A completion is final; a failure waits for the response. */
+  /** The handler's result completed (`ok`) or failed. A completion is final; a failure waits for the answer. */
   handlerSettled(ok: boolean): void {
     if (this.handler === 'completed') return;
     this.handler = ok ? 'completed' : 'failed';
+    if (this.answer !== 'close') this.answerAfterSettled();
     // Queued tasks mean listen() ran, so `responded` is current: no response lookup per request.
     if (this.afterRoute === undefined && this.afterResponse === undefined) return;
     if (ok) this.flush('afterRoute');
@@ -85,38 +118,68 @@ export class RequestTasks {
     return response === undefined || (isClosed(response) && !response.writableFinished);
   }
 
+  private answerAfterSettled(): void {
+    const answered = () => {
+      if (this.responded) return;
+      this.responded = true;
+      this.responseClosed();
+    };
+    if (this.answer === 'settled') answered();
+    else if (this.answer === 'nextTick') process.nextTick(answered);
+    else setImmediate(answered);
+  }
+
   private isDue(mode: DeferredMode): boolean {
     if (this.handler === 'completed') return mode === 'afterRoute' || this.hasResponded();
     return this.handler === 'failed' && this.hasResponded();
   }
 
   private current(): RawResponse | undefined {
-    return this.response ?? this.weakResponse.deref();
+    return this.response ?? this.weakResponse?.deref() ?? this.parent?.current();
   }
 
   private hasResponded(): boolean {
-    if (this.responded) return true;
+    if (this.responded || this.answer !== 'close') return this.responded;
+    if (this.parent !== undefined) return (this.responded = this.parent.hasResponded());
     const response = this.current();
     // A response that was collected had long closed: nothing else holds one in flight.
     return (this.responded = response === undefined || isClosed(response));
   }
 
   private listen(): void {
-    if (this.response !== undefined) return;
-    const response = this.current();
-    if (response === undefined || this.hasResponded()) {
+    if (this.answer !== 'close' || this.response !== undefined) return;
+    if (this.hasResponded()) {
       this.responseClosed();
       return;
     }
+    if (this.parent !== undefined) {
+      this.parent.await(this);
+      return;
+    }
+    const response = this.current();
+    if (response === undefined) return;
     this.response = response;
     response.once('close', () => {
       this.response = undefined;
       this.responded = true;
       this.responseClosed();
+      for (const child of this.children?.splice(0) ?? []) child.parentClosed();
     });
   }
 
-  /** The response closed: the handler's outcome is now final, unless it is still running. */
+  /** One close listener per request, however many of its resolvers wait for it. */
+  private await(child: RequestTasks): void {
+    if (this.children?.includes(child) === true) return;
+    (this.children ??= []).push(child);
+    this.listen();
+  }
+
+  private parentClosed(): void {
+    this.responded = true;
+    this.responseClosed();
+  }
+
+  /** The answer was sent: the handler's outcome is now final, unless it is still running. */
   private responseClosed(): void {
     // The handler was never reached (a guard or middleware answered): the request failed.
     if (this.handler === 'notReached') this.handler = 'failed';
@@ -127,8 +190,8 @@ export class RequestTasks {
 
   /**
    * Settles the tasks this failed attempt scheduled: its afterRoute tasks now (an `always` one
-   * starts), its afterResponse ones dropped unless `always` (those still wait for the response).
-   * Tasks queued before the attempt wait for the request's final outcome.
+   * starts), its afterResponse ones dropped unless `always` (those still wait for the answer).
+   * Tasks queued before the attempt wait for the invocation's final outcome.
    */
   private failAttempt(): void {
     for (const task of this.afterRoute?.splice(this.routeMark) ?? []) this.release('afterRoute', task);

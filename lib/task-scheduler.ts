@@ -169,6 +169,11 @@ export class TaskScheduler implements ConfiguredScheduler {
       this.runner.drop(task, message);
       throw new TasksError(message);
     }
+    if (!request.tracked && task.config.always !== true) {
+      const message = messages.untrackedRequest(mode, task.name, via);
+      this.runner.drop(task, message);
+      throw new TasksError(message);
+    }
     request.add(mode, task);
     return task;
   }

@@ -95,6 +95,8 @@ export const messages = {
     `TasksModule.forRootAsync() was given \`inject\` with \`${source}\`, but \`inject\` only lists the arguments of \`useFactory\`. The options factory gets its dependencies through its own constructor: remove \`inject\`.`,
   notAnOptionsFactory: (value: unknown) =>
     `Expected the options factory of TasksModule.forRootAsync() to have a createTasksOptions() method, got ${describeValue(value)}. Implement TasksOptionsFactory: \`createTasksOptions(): TasksModuleOptions\`.`,
+  unknownAdapter: (type: string) =>
+    `TasksModule supports the Express and Fastify HTTP adapters; this app's adapter is \`${type}\`, whose requests it cannot follow (when a handler completes, when a response has been sent). Use @nestjs/platform-express or @nestjs/platform-fastify, or a standalone application context (no HTTP adapter) for immediate tasks only.`,
   bareModule: () =>
     'TasksModule was imported without forRoot(): import `TasksModule.forRoot()` (or `TasksModule.forRootAsync({ ... })`) once, in the root module, instead of the bare `TasksModule` class.',
   doubleImport: (count: number, importers: readonly string[]) =>
@@ -119,7 +121,9 @@ export const messages = {
   onErrorFailed: (name: string, error: unknown, handlerError: unknown) =>
     `The onError handler of task "${name}" failed: ${describeError(handlerError)}. The task's own error was: ${describeError(error)}`,
   droppedFailedRequest: (name: string, mode: TaskMode) =>
-    `Task "${name}" (${mode}) was not run: its request failed before the route handler completed. Set \`always: true\` on the task to run it anyway.`,
+    `Task "${name}" (${mode}) was not run: its handler did not complete (it failed, or its request failed before reaching it). Set \`always: true\` on the task to run it anyway.`,
+  untrackedRequest: (mode: Exclude<TaskMode, 'immediate'>, name: string, via: 'call' | 'schedule') =>
+    `Task "${name}": tasks.${mode}.${via}() was called in an HTTP request that no Nest handler tracks (a route added to the server directly, such as \`app.getHttpAdapter().getInstance().get(...)\`, or a GraphQL server outside its resolvers), so nestjs-tasks cannot tell when or whether its handler completes. Schedule it from a Nest controller, resolver, guard, interceptor, pipe, filter or middleware; or set \`always: true\` to run it once the response has been sent whatever the outcome; or use tasks.${via}() to run it now.`,
   abortedShutdown: (name: string) =>
     `Task "${name}" was aborted: the application is shutting down and the task is not shielded.`,
   stoppedByAbort: (name: string, reason: string) =>

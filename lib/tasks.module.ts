@@ -1,13 +1,6 @@
-import {
-  Global,
-  Module,
-  Optional,
-  type DynamicModule,
-  type MiddlewareConsumer,
-  type NestModule,
-  type Provider,
-} from '@nestjs/common';
-import { DiscoveryModule, HttpAdapterHost, ModulesContainer } from '@nestjs/core';
+import { Global, Module, Optional, type DynamicModule, type NestModule, type Provider } from '@nestjs/common';
+import { DiscoveryModule, HttpAdapterHost, ModulesContainer, type AbstractHttpAdapter } from '@nestjs/core';
+import { ContextTracker } from './context-tracker.js';
 import { RouteTracker } from './route-tracker.js';
 import type { TaskConfig } from './task-config.js';
 import { TaskRunner } from './task-runner.js';
@@ -33,7 +26,15 @@ import { TasksShutdown } from './tasks.shutdown.js';
 const forRootCalls = new WeakMap<object, Map<string, DynamicModule>>();
 const NO_HANDLER = {};
 
-const PROVIDERS: Provider[] = [TaskRunner, TasksMiddleware, TasksService, TasksExplorer, TasksShutdown, RouteTracker];
+const PROVIDERS: Provider[] = [
+  TaskRunner,
+  TasksMiddleware,
+  TasksService,
+  TasksExplorer,
+  TasksShutdown,
+  RouteTracker,
+  ContextTracker,
+];
 
 /**
  * Installs nestjs-tasks: a global module, imported once in the root module.
@@ -108,10 +109,11 @@ export class TasksModule implements NestModule {
   }
 
   /** Runs before Nest registers its routes, so the store opens ahead of every route. */
-  configure(consumer: MiddlewareConsumer): void {
+  configure(): void {
     this.routes.trackAll();
-    if (!this.middleware.mountOn(this.adapterHost.httpAdapter)) {
-      consumer.apply(TasksMiddleware).forRoutes('{*path}');
+    const adapter = this.adapterHost.httpAdapter as AbstractHttpAdapter | null | undefined;
+    if (adapter != null && !this.middleware.mountOn(adapter)) {
+      throw new TasksError(messages.unknownAdapter(adapter.getType()));
     }
   }
 }

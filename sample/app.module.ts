@@ -1,7 +1,11 @@
+import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { Logger, Module } from '@nestjs/common';
+import { GraphQLModule } from '@nestjs/graphql';
+import { MercuriusDriver, type MercuriusDriverConfig } from '@nestjs/mercurius';
 import { TasksModule, type Task } from 'nestjs-tasks';
 import { Mailer } from './mailer.service.js';
 import { OrdersController } from './orders.controller.js';
+import { OrdersResolver } from './orders.resolver.js';
 
 const logger = new Logger('Report');
 
@@ -10,9 +14,15 @@ function report(task: Task, error: unknown): void {
   logger.error(`task "${task.name}" failed: ${error instanceof Error ? error.message : String(error)}`);
 }
 
+/** GraphQL at /graphql: Apollo on Express, Mercurius on Fastify (ADAPTER=fastify). */
+const graphql =
+  process.env.ADAPTER === 'fastify'
+    ? GraphQLModule.forRoot<MercuriusDriverConfig>({ driver: MercuriusDriver, autoSchemaFile: true })
+    : GraphQLModule.forRoot<ApolloDriverConfig>({ driver: ApolloDriver, autoSchemaFile: true });
+
 @Module({
-  imports: [TasksModule.forRoot({ onError: report, shield: false, shutdownTimeout: 10_000 })],
+  imports: [TasksModule.forRoot({ onError: report, shield: false, shutdownTimeout: 10_000 }), graphql],
   controllers: [OrdersController],
-  providers: [Mailer],
+  providers: [Mailer, OrdersResolver],
 })
 export class AppModule {}

@@ -6,6 +6,8 @@ import { HandlerProbe, handlerProbeProviders } from './app/contexts/handler-prob
 import { startApp, type TestApp } from './app/harness.js';
 import { Probe } from './app/probe.js';
 
+const LATE = ['afterRoute:context=late', 'afterResponse:context=late', 'after-the-answer'];
+
 describe.each(graphqlDrivers)('GraphQL resolvers over HTTP with $driver on $adapter', ({ adapter, module }) => {
   let t: TestApp;
   let probe: Probe;
@@ -46,6 +48,41 @@ describe.each(graphqlDrivers)('GraphQL resolvers over HTTP with $driver on $adap
     expect(body.errors?.map((error) => error.path)).toEqual([['fail']]);
     await probe.waitFor('hello:immediate');
     await probe.waitFor('fail:immediate');
+  });
+
+  it('runs the three modes of each resolver in order; afterResponse once the HTTP response has finished', async () => {
+    await graphql('mutation { placeOrder(id: 7) { id receipt status } }');
+    await t.tasks.onIdle();
+    const handlers = t.get(HandlerProbe);
+    expect(handlers.seen('placeOrder')).toEqual([
+      'handler',
+      'immediate',
+      'afterRoute',
+      'afterResponse:finished=true',
+      'always',
+    ]);
+    for (const name of ['receipt', 'status']) {
+      expect(handlers.seen(name)).toEqual(['handler', 'immediate', 'afterRoute', 'afterResponse', 'always']);
+    }
+    expect(t.logger.tasks('debug')).toEqual([]);
+  });
+
+  it('a failing resolver drops its deferred tasks (always ones run); its sibling in the operation is not failed', async () => {
+    await graphql('{ hello fail }');
+    await t.tasks.onIdle();
+    const handlers = t.get(HandlerProbe);
+    expect(handlers.seen('hello')).toEqual(['handler', 'immediate', 'afterRoute', 'afterResponse', 'always']);
+    expect(handlers.seen('fail')).toEqual(['handler', 'immediate', 'always']);
+    expect(t.logger.tasks('debug').map((line) => line.message)).toEqual([
+      messages.droppedFailedRequest('fail:afterRoute', 'afterRoute'),
+      messages.droppedFailedRequest('fail:afterResponse', 'afterResponse'),
+    ]);
+  });
+
+  it('late scheduling starts a task whose moment has passed; tasks run in the async context of the resolver call', async () => {
+    expect(await graphql('{ late }')).toEqual({ data: { late: true } });
+    await t.tasks.onIdle();
+    expect(t.get(HandlerProbe).seen('late')).toEqual(LATE.map((event) => `late:${event}`));
   });
 
   it('awaits at close a shielded task that a resolver started', async () => {

@@ -38,6 +38,41 @@ describe.each(rpcModes)('microservice handlers over TCP, %s', (mode) => {
     expect(t.probe.events).toContain('notified:shipped:handler');
   });
 
+  it('runs the three modes of a MessagePattern in order, for a value, a promise and an observable', async () => {
+    await firstValueFrom(t.client.send<number>('sum', [1, 2]));
+    await firstValueFrom(t.client.send<number>('double', 2));
+    await lastValueFrom(t.client.send<number>('count', 2).pipe(toArray()));
+    for (const name of ['sum', 'double', 'count']) {
+      await t.probe.waitFor(`${name}:always`);
+      expect(t.handlers.seen(name)).toEqual(['handler', 'immediate', 'afterRoute', 'afterResponse', 'always']);
+    }
+  });
+
+  it('runs the three modes of an EventPattern in order', async () => {
+    await lastValueFrom(t.client.emit('notified', 'paid'), { defaultValue: undefined });
+    await t.probe.waitFor('notified:paid:always');
+    expect(t.handlers.seen('notified:paid')).toEqual(['handler', 'immediate', 'afterRoute', 'afterResponse', 'always']);
+  });
+
+  it('an RpcException drops the deferred tasks of its handler; always ones run', async () => {
+    await expect(firstValueFrom(t.client.send('fail', {}))).rejects.toEqual({ status: 'error', message: 'rpc failed' });
+    await t.probe.waitFor('fail:always');
+    await t.tasks.onIdle();
+    expect(t.handlers.seen('fail')).toEqual(['handler', 'immediate', 'always']);
+    expect(t.logger.tasks('debug').map((line) => line.message)).toEqual([
+      messages.droppedFailedRequest('fail:afterRoute', 'afterRoute'),
+      messages.droppedFailedRequest('fail:afterResponse', 'afterResponse'),
+    ]);
+  });
+
+  it('late scheduling starts a task whose moment has passed; tasks run in the async context of the handler call', async () => {
+    expect(await firstValueFrom(t.client.send<boolean>('late', {}))).toBe(true);
+    await t.probe.waitFor('late:late:after-the-answer');
+    expect(t.handlers.seen('late')).toEqual(
+      ['afterRoute:context=late', 'afterResponse:context=late', 'after-the-answer'].map((event) => `late:${event}`),
+    );
+  });
+
   it('awaits at close a shielded task that a handler started', async () => {
     expect(await firstValueFrom(t.client.send<boolean>('startShielded', {}))).toBe(true);
     await t.probe.waitFor('startShielded:shielded-start');

@@ -25,6 +25,33 @@ async function closesAfterShieldedTask(t: GatewayApp): Promise<void> {
   expect(t.probe.has('startShielded:shielded-end')).toBe(true);
 }
 
+const allModes = ['handler', 'immediate', 'afterRoute', 'afterResponse', 'always'];
+
+/** After a handler's reply: every mode ran, in order. */
+async function ranEveryMode(t: GatewayApp, name: string): Promise<void> {
+  await t.probe.waitFor(`${name}:always`);
+  expect(t.handlers.seen(name)).toEqual(allModes);
+}
+
+/** Late scheduling and async context in a gateway handler call. */
+async function lateScheduling(t: GatewayApp): Promise<void> {
+  await t.probe.waitFor('late:late:after-the-answer');
+  expect(t.handlers.seen('late')).toEqual(
+    ['afterRoute:context=late', 'afterResponse:context=late', 'after-the-answer'].map((event) => `late:${event}`),
+  );
+}
+
+/** After a failing handler's exception: its deferred tasks were dropped, its always task ran. */
+async function droppedDeferred(t: GatewayApp): Promise<void> {
+  await t.probe.waitFor('fail:always');
+  await t.tasks.onIdle();
+  expect(t.handlers.seen('fail')).toEqual(['handler', 'immediate', 'always']);
+  expect(t.logger.tasks('debug').map((line) => line.message)).toEqual([
+    messages.droppedFailedRequest('fail:afterRoute', 'afterRoute'),
+    messages.droppedFailedRequest('fail:afterResponse', 'afterResponse'),
+  ]);
+}
+
 describe('WebSocket gateway on @nestjs/platform-ws with the ws client', () => {
   const platform: GatewayPlatform = 'ws';
   let t: GatewayApp;
@@ -43,6 +70,26 @@ describe('WebSocket gateway on @nestjs/platform-ws with the ws client', () => {
     client.send('echo', 'hi');
     expect(await client.next()).toEqual({ event: 'echo', data: 'hi' });
     await t.probe.waitFor('echo:immediate');
+  });
+
+  it('runs the three modes in order around a reply, and for a handler without one', async () => {
+    client.send('echo', 'hi');
+    await client.next();
+    await ranEveryMode(t, 'echo');
+    client.send('fire', 'once');
+    await ranEveryMode(t, 'fire:once');
+  });
+
+  it('late scheduling starts a task whose moment has passed; tasks run in the async context of the call', async () => {
+    client.send('late', {});
+    await client.next();
+    await lateScheduling(t);
+  });
+
+  it('a WsException drops the deferred tasks of its handler; always ones run', async () => {
+    client.send('fail', 'x');
+    await client.next();
+    await droppedDeferred(t);
   });
 
   it('sends the value an async handler resolves to as it is', async () => {
@@ -88,6 +135,27 @@ describe('WebSocket gateway on @nestjs/platform-socket.io with socket.io-client'
     socket.emit('echo', 'hi');
     expect(await reply).toBe('hi');
     await t.probe.waitFor('echo:immediate');
+  });
+
+  it('runs the three modes in order around a reply or an ack, and for a handler without one', async () => {
+    await socket.timeout(5000).emitWithAck('shout', 'hi');
+    await ranEveryMode(t, 'shout');
+    socket.emit('fire', 'once');
+    await ranEveryMode(t, 'fire:once');
+  });
+
+  it('late scheduling starts a task whose moment has passed; tasks run in the async context of the call', async () => {
+    const reply = nextEvent(socket, 'late');
+    socket.emit('late', {});
+    await reply;
+    await lateScheduling(t);
+  });
+
+  it('a WsException drops the deferred tasks of its handler; always ones run', async () => {
+    const exception = nextEvent(socket, 'exception');
+    socket.emit('fail', 'x');
+    await exception;
+    await droppedDeferred(t);
   });
 
   it('acknowledges with the value an async handler resolves to', async () => {

@@ -22,3 +22,8 @@ export class ConfigService {
 
 @Module({ providers: [ConfigService], exports: [ConfigService] })
 export class ConfigModule {}
+
+/** Stands for `@prisma/client`'s generated client. */
+export class PrismaClient {
+  async $disconnect(): Promise<void> {}
+}

@@ -2,6 +2,7 @@ import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import type { DynamicModule } from '@nestjs/common';
 import {
   Args,
+  Context,
   Field,
   GraphQLModule,
   Int,
@@ -13,8 +14,15 @@ import {
   Resolver,
 } from '@nestjs/graphql';
 import { MercuriusDriver, type MercuriusDriverConfig } from '@nestjs/mercurius';
+import type { ServerResponse } from 'node:http';
 import type { AdapterName } from '../harness.js';
 import { HandlerProbe } from './handler-probe.js';
+
+/** What the two drivers put in a resolver's context. */
+interface GraphqlContext {
+  req?: { res?: ServerResponse };
+  reply?: { raw: ServerResponse };
+}
 
 @ObjectType()
 export class Order {
@@ -37,6 +45,12 @@ export class OrderResolver {
     return 'world';
   }
 
+  @Query(() => Boolean)
+  late(): boolean {
+    this.handlers.ranLate('late');
+    return true;
+  }
+
   @Mutation(() => Boolean)
   startShielded(): boolean {
     this.handlers.ranShielded('startShielded');
@@ -51,8 +65,9 @@ export class OrderResolver {
   }
 
   @Mutation(() => Order)
-  async placeOrder(@Args('id', { type: () => Int }) id: number): Promise<Order> {
-    this.handlers.ran('placeOrder');
+  async placeOrder(@Args('id', { type: () => Int }) id: number, @Context() context: GraphqlContext): Promise<Order> {
+    // The operation's HTTP response: Apollo's Express request holds it, Mercurius gives the reply.
+    this.handlers.ran('placeOrder', context.req?.res ?? context.reply?.raw);
     return { id };
   }
 

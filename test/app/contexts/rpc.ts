@@ -47,6 +47,12 @@ export class RpcHandlers {
     throw new RpcException('rpc failed');
   }
 
+  @MessagePattern('late')
+  late(): boolean {
+    this.handlers.ranLate('late');
+    return true;
+  }
+
   @MessagePattern('startShielded')
   startShielded(): boolean {
     this.handlers.ranShielded('startShielded');

@@ -46,6 +46,12 @@ export class EventsGateway {
     throw new WsException('ws failed');
   }
 
+  @SubscribeMessage('late')
+  late(): WsResponse<boolean> {
+    this.handlers.ranLate('late');
+    return { event: 'late', data: true };
+  }
+
   @SubscribeMessage('startShielded')
   startShielded(): WsResponse<boolean> {
     this.handlers.ranShielded('startShielded');
