@@ -1,5 +1,6 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
+import { TRACKED, type Handler } from './handler-outcome.js';
 import { classMethodConfig, decoratedConfig, registerBound } from './task.js';
 
 /**
@@ -31,7 +32,10 @@ export class TasksExplorer implements OnModuleInit {
  */
 function bindTaskMethod(instance: Record<string, unknown>, name: string): void {
   const method = instance[name];
-  if (typeof method !== 'function' || Object.prototype.hasOwnProperty.call(instance, name)) return;
+  if (typeof method !== 'function') return;
+  // An own property is the instance's own business, unless it is the library's route wrapper:
+  // a route handler that is also a @Task() method is bound like any other.
+  if (Object.prototype.hasOwnProperty.call(instance, name) && (method as Handler)[TRACKED] !== true) return;
   const config = decoratedConfig(method) ?? classMethodConfig(instance, name);
   if (config === undefined) return;
   const bound: unknown = method.bind(instance);

@@ -1,4 +1,4 @@
-import { Args, Field, ID, Mutation, ObjectType, Query, Resolver } from '@nestjs/graphql';
+import { Field, ID, Mutation, ObjectType, Query, Resolver } from '@nestjs/graphql';
 import { TasksService } from 'nestjs-tasks';
 import { Mailer } from './mailer.service.js';
 import { work } from './work.js';
