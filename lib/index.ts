@@ -1,13 +1,13 @@
-export { currentTask } from './current-task.js';
-export { Task } from './task.js';
-export { TaskConfig, type TaskErrorHandler, type TaskOptions } from './task-config.js';
-export { TaskScheduler, type ConfiguredScheduler, type MethodName, type TaskArgs } from './task-scheduler.js';
-export { TasksError } from './tasks.errors.js';
-export { TasksModule } from './tasks.module.js';
+export { currentTask } from './core/current-task.js';
+export { Task } from './core/task.js';
+export { TaskConfig, type TaskErrorHandler, type TaskOptions } from './core/task-config.js';
+export { TaskScheduler, type ConfiguredScheduler, type MethodName, type TaskArgs } from './module/task-scheduler.js';
+export { TasksError } from './core/tasks.errors.js';
+export { TasksModule } from './module/tasks.module.js';
 export type {
   TasksModuleAsyncOptions,
   TasksModuleOptions,
   TasksModuleOptionsResult,
   TasksOptionsFactory,
-} from './tasks.options.js';
-export { TasksService } from './tasks.service.js';
+} from './module/tasks.options.js';
+export { TasksService } from './module/tasks.service.js';

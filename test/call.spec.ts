@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Injectable } from '@nestjs/common';
 import { Task, TasksError, type ConfiguredScheduler, type Task as ScheduledTask } from '../lib/index.js';
-import { messages } from '../lib/tasks.messages.js';
+import { messages } from '../lib/core/tasks.messages.js';
 import { CallController, RequestAudit } from './app/call.controller.js';
 import { adapters, startApp, type TestApp } from './app/harness.js';
 import { Mailer } from './app/mailer.js';

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { messages } from '../lib/tasks.messages.js';
-import { DEFAULT_SHUTDOWN_TIMEOUT } from '../lib/tasks.constants.js';
+import { messages } from '../lib/core/tasks.messages.js';
+import { DEFAULT_SHUTDOWN_TIMEOUT } from '../lib/core/tasks.constants.js';
 import { graphqlDrivers, OrderResolver, type GraphqlBody } from './app/contexts/graphql.js';
 import { HandlerProbe, handlerProbeProviders } from './app/contexts/handler-probe.js';
 import { startApp, type TestApp } from './app/harness.js';

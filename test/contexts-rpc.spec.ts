@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
-import { DEFAULT_SHUTDOWN_TIMEOUT } from '../lib/tasks.constants.js';
-import { messages } from '../lib/tasks.messages.js';
+import { DEFAULT_SHUTDOWN_TIMEOUT } from '../lib/core/tasks.constants.js';
+import { messages } from '../lib/core/tasks.messages.js';
 import { rpcModes, startRpc, type RpcApp } from './app/contexts/rpc.js';
 
 describe.each(rpcModes)('microservice handlers over TCP, %s', (mode) => {

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { Socket } from 'socket.io-client';
-import { DEFAULT_SHUTDOWN_TIMEOUT } from '../lib/tasks.constants.js';
-import { messages } from '../lib/tasks.messages.js';
+import { DEFAULT_SHUTDOWN_TIMEOUT } from '../lib/core/tasks.constants.js';
+import { messages } from '../lib/core/tasks.messages.js';
 import {
   connectSocketIo,
   nextEvent,

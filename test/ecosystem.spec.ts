@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Controller, Get, type LoggerService } from '@nestjs/common';
 import { TasksService } from '../lib/index.js';
-import { messages } from '../lib/tasks.messages.js';
+import { messages } from '../lib/core/tasks.messages.js';
 import { adapters, startApp } from './app/harness.js';
 
 describe.each(adapters)('with a custom logger (app.useLogger) on %s', (adapter) => {

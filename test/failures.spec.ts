@@ -14,7 +14,7 @@ import {
 import { abandonableGet } from './app/client.js';
 import { adapters, startApp, type TestApp } from './app/harness.js';
 import { Probe, gate } from './app/probe.js';
-import { messages } from '../lib/tasks.messages.js';
+import { messages } from '../lib/core/tasks.messages.js';
 
 const ran = (probe: Probe, prefix: string) => probe.events.filter((event) => event.startsWith(`${prefix}:`)).sort();
 

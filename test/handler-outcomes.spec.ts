@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { messages } from '../lib/tasks.messages.js';
+import { messages } from '../lib/core/tasks.messages.js';
 import { adapters, startApp, type TestApp } from './app/harness.js';
 import { OutcomesController, RetryOnceInterceptor, outcomes } from './app/outcomes.controller.js';
 import { Probe, gate } from './app/probe.js';

@@ -2,9 +2,9 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { TasksError, TasksModule, type Task, type TasksModuleOptions, type TasksOptionsFactory } from '../lib/index.js';
-import { DEFAULT_SHUTDOWN_TIMEOUT, TASKS_OPTIONS } from '../lib/tasks.constants.js';
-import { messages } from '../lib/tasks.messages.js';
-import type { ResolvedTasksOptions } from '../lib/tasks.options.js';
+import { DEFAULT_SHUTDOWN_TIMEOUT, TASKS_OPTIONS } from '../lib/core/tasks.constants.js';
+import { messages } from '../lib/core/tasks.messages.js';
+import type { ResolvedTasksOptions } from '../lib/module/tasks.options.js';
 import { adapters, startApp, type TestApp } from './app/harness.js';
 import { PlanController, plan } from './app/plan.controller.js';
 

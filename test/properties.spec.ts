@@ -3,7 +3,7 @@ import { Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import fc from 'fast-check';
 import { TaskConfig, TasksError, TasksModule, TasksService } from '../lib/index.js';
-import { describeValue, messages } from '../lib/tasks.messages.js';
+import { describeValue, messages } from '../lib/core/tasks.messages.js';
 
 const RUNS = 1000;
 const TASK_KEYS = ['name', 'shield', 'onError', 'always'];

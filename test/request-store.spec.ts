@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { APP_FILTER } from '@nestjs/core';
 import { TasksService } from '../lib/index.js';
-import { messages } from '../lib/tasks.messages.js';
+import { messages } from '../lib/core/tasks.messages.js';
 import { adapters, startApp, type TestApp } from './app/harness.js';
 import { Probe } from './app/probe.js';
 import { PoolModule, SchedulingFilter, StoreController } from './app/store.fixtures.js';

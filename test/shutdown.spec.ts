@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TasksModule, currentTask, type TaskErrorHandler, type TasksModuleOptions } from '../lib/index.js';
-import { messages } from '../lib/tasks.messages.js';
-import { TasksShutdown } from '../lib/tasks.shutdown.js';
+import { messages } from '../lib/core/tasks.messages.js';
+import { TasksShutdown } from '../lib/module/tasks.shutdown.js';
 import { Resource, resourceModule, type ClosingHook } from './app/closing-resource.js';
 import { adapters, startApp, type TestApp } from './app/harness.js';
 import { PlanController, plan } from './app/plan.controller.js';

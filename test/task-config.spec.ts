@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { TaskConfig, TasksError } from '../lib/index.js';
-import { messages } from '../lib/tasks.messages.js';
+import { messages } from '../lib/core/tasks.messages.js';
 
 describe('TaskConfig', () => {
   const h1 = () => undefined;

@@ -3,7 +3,7 @@ import { Module } from '@nestjs/common';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import { TasksError, TasksModule, TasksService } from '../lib/index.js';
-import { messages } from '../lib/tasks.messages.js';
+import { messages } from '../lib/core/tasks.messages.js';
 import { adapters, startApp, type TestApp } from './app/harness.js';
 import { Probe } from './app/probe.js';
 

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { TasksError, TasksModule, TasksService } from '../lib/index.js';
-import { messages } from '../lib/tasks.messages.js';
+import { messages } from '../lib/core/tasks.messages.js';
 import { adapters, startApp, type TestApp } from './app/harness.js';
 import { PlanController, plan } from './app/plan.controller.js';
 

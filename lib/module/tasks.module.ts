@@ -1,14 +1,14 @@
 import { Global, Module, Optional, type DynamicModule, type NestModule, type Provider } from '@nestjs/common';
 import { DiscoveryModule, HttpAdapterHost, ModulesContainer, type AbstractHttpAdapter } from '@nestjs/core';
-import { ContextTracker } from './context-tracker.js';
-import { RouteTracker } from './route-tracker.js';
-import type { TaskConfig } from './task-config.js';
-import { TaskRunner } from './task-runner.js';
-import { TASKS_OPTIONS } from './tasks.constants.js';
-import { TasksError } from './tasks.errors.js';
+import { ContextTracker } from '../contexts/context-tracker.js';
+import { RouteTracker } from '../contexts/route-tracker.js';
+import type { TaskConfig } from '../core/task-config.js';
+import { TaskRunner } from '../core/task-runner.js';
+import { TASKS_OPTIONS } from '../core/tasks.constants.js';
+import { TasksError } from '../core/tasks.errors.js';
 import { TasksExplorer } from './tasks.explorer.js';
-import { messages } from './tasks.messages.js';
-import { TasksMiddleware } from './tasks.middleware.js';
+import { messages } from '../core/tasks.messages.js';
+import { TasksMiddleware } from '../contexts/tasks.middleware.js';
 import {
   asyncOptionsProviders,
   resolveTasksOptions,

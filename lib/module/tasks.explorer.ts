@@ -1,7 +1,7 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
-import { TRACKED, type Handler } from './handler-outcome.js';
-import { classMethodConfig, decoratedConfig, registerBound } from './task.js';
+import { TRACKED, type Handler } from '../contexts/handler-outcome.js';
+import { classMethodConfig, decoratedConfig, registerBound } from '../core/task.js';
 
 /**
  * Binds every `@Task()` method of singleton providers and controllers to its instance, so

@@ -1,9 +1,9 @@
-import { CONTEXT_LOST, requestStorage } from './request-tasks.js';
-import { classMethodConfig, decoratedConfig, type Task } from './task.js';
-import { TaskConfig, type TaskOptions } from './task-config.js';
-import type { TaskRunner } from './task-runner.js';
-import { TasksError } from './tasks.errors.js';
-import { messages, type TaskMode } from './tasks.messages.js';
+import { CONTEXT_LOST, requestStorage } from '../contexts/request-tasks.js';
+import { classMethodConfig, decoratedConfig, type Task } from '../core/task.js';
+import { TaskConfig, type TaskOptions } from '../core/task-config.js';
+import type { TaskRunner } from '../core/task-runner.js';
+import { TasksError } from '../core/tasks.errors.js';
+import { messages, type TaskMode } from '../core/tasks.messages.js';
 
 /**
  * The argument lists a function accepts: one per call signature, so an overloaded function

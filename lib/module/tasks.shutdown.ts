@@ -1,5 +1,5 @@
 import { Injectable, type OnApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
-import { TaskRunner } from './task-runner.js';
+import { TaskRunner } from '../core/task-runner.js';
 
 /**
  * Drains shielded tasks at shutdown, twice. Nest calls every `onModuleDestroy` before any

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { TaskRunner } from './task-runner.js';
+import { TaskRunner } from '../core/task-runner.js';
 import { TaskScheduler } from './task-scheduler.js';
 
 /**

@@ -1,8 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ServerResponse } from 'node:http';
 import type { Http2ServerResponse } from 'node:http2';
-import type { ScheduledTask } from './scheduled-task.js';
-import { messages } from './tasks.messages.js';
+import type { ScheduledTask } from '../core/scheduled-task.js';
+import { messages } from '../core/tasks.messages.js';
 
 /** How far the route handler got, as the route tracker saw it. */
 type HandlerState = 'notReached' | 'running' | 'completed' | 'failed';

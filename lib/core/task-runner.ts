@@ -6,7 +6,7 @@ import type { TaskConfig } from './task-config.js';
 import { LOGGER_CONTEXT, TASKS_OPTIONS } from './tasks.constants.js';
 import { TasksError } from './tasks.errors.js';
 import { describeError, errorName, messages, stackOf } from './tasks.messages.js';
-import type { ResolvedTasksOptions } from './tasks.options.js';
+import type { ResolvedTasksOptions } from '../module/tasks.options.js';
 
 type Phase = 'running' | 'draining' | 'closed';
 

@@ -1,8 +1,8 @@
 import type { InjectionToken, ModuleMetadata, OptionalFactoryDependency, Provider, Type } from '@nestjs/common';
-import { TASK_FIELDS, TaskConfig, assertTaskOptions, type TaskOptions } from './task-config.js';
-import { DEFAULT_SHUTDOWN_TIMEOUT, TASKS_OPTIONS } from './tasks.constants.js';
-import { TasksError } from './tasks.errors.js';
-import { messages } from './tasks.messages.js';
+import { TASK_FIELDS, TaskConfig, assertTaskOptions, type TaskOptions } from '../core/task-config.js';
+import { DEFAULT_SHUTDOWN_TIMEOUT, TASKS_OPTIONS } from '../core/tasks.constants.js';
+import { TasksError } from '../core/tasks.errors.js';
+import { messages } from '../core/tasks.messages.js';
 
 /**
  * What `TasksModule.forRoot()` takes: the global task defaults (the lowest config layer)
