@@ -67,10 +67,13 @@ export class HandlerProbe {
       .map((event) => event.slice(name.length + 1));
   }
 
-  /** Starts a shielded immediate task that waits for `hold`: what shutdown must await. */
+  /**
+   * Schedules a shielded afterResponse task that waits for `hold`: a deferred task in flight
+   * when shutdown begins, which shutdown must await.
+   */
   ranShielded(name: string): void {
     this.probe.record(`${name}:handler`);
-    this.tasks.task({ name, shield: true }).schedule(async () => {
+    this.tasks.afterResponse.task({ name, shield: true }).schedule(async () => {
       this.probe.record(`${name}:shielded-start`);
       await this.hold.promise;
       this.probe.record(`${name}:shielded-end`);
