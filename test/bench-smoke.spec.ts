@@ -23,7 +23,13 @@ describe('npm run bench (smoke)', () => {
     for (const row of [...report.results, ...report.reference]) {
       expect(row.rps).toBeGreaterThan(0);
       expect(Number.isFinite(row.ratio)).toBe(true);
+      expect(row.node).toBe(process.version);
+      expect(row.spread).toEqual([row.rps, row.rps]);
+      // In-process servers share the load client's CPU clock: no CPU figures, but the fields exist.
+      expect(typeof row.cpuUs).toBe('number');
+      expect(typeof row.addedUs).toBe('number');
     }
+    expect(report.pinning).toBeNull();
     for (const run of report.runs) expect(run.result.bad).toBe(0);
     for (const value of Object.values(report.micro)) expect(Number.isFinite(value)).toBe(true);
   }, 120_000);
