@@ -1,11 +1,14 @@
 /**
- * `npm run bench [-- --json] [-- --write] [-- --smoke] [-- --rounds N --duration S --connections N]`
- * Real servers on 127.0.0.1 driven by autocannon, bounded by duration; see bench/results.md.
+ * `npm run bench [-- --json] [-- --write] [-- --smoke] [-- --rounds N --duration S --connections N] [-- --node PATH]`
+ * Real servers on 127.0.0.1 driven by autocannon, bounded by duration; see bench/results.md. Each
+ * server runs in its own process on one core, the load client (this process) on another (`taskset`);
+ * `--node PATH` runs the servers on another Node binary.
  */
 import { cpus } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { runBench, type BenchOptions, type BenchReport } from './run.js';
+import { runBench, type BenchOptions, type BenchReport, type BenchRow } from './run.js';
 
 function parse(argv: string[]): BenchOptions & { json: boolean; write: boolean } {
   const flag = (name: string) => argv.includes(`--${name}`);
@@ -15,11 +18,20 @@ function parse(argv: string[]): BenchOptions & { json: boolean; write: boolean }
     if (!Number.isFinite(parsed) || parsed <= 0) throw new Error(`--${name} takes a positive number`);
     return parsed;
   };
+  const node = () => {
+    const index = argv.indexOf('--node');
+    if (index < 0) return undefined;
+    const path = argv[index + 1];
+    const version = path === undefined ? undefined : spawnSync(path, ['--version'], { encoding: 'utf8' });
+    if (path === undefined || version?.status !== 0) throw new Error(`--node takes a runnable Node binary: ${path}`);
+    return path;
+  };
   const smoke = flag('smoke');
   return {
     json: flag('json'),
     write: flag('write'),
-    rounds: value('rounds', smoke ? 1 : 3),
+    node: node(),
+    rounds: value('rounds', smoke ? 1 : 5),
     duration: value('duration', 5),
     amount: smoke ? 300 : undefined,
     connections: value('connections', smoke ? 10 : 32),
@@ -30,27 +42,37 @@ function parse(argv: string[]): BenchOptions & { json: boolean; write: boolean }
 }
 
 const fixed = (value: number, digits = 2) => value.toFixed(digits);
+const range = ([min, max]: [number, number], digits = 0) => `${fixed(min, digits)}–${fixed(max, digits)}`;
+
+function rowsTable(rows: BenchRow[], label: string): string[] {
+  return [
+    `| adapter | ${label} | Node | server CPU µs/request (min–max) | added µs over bare | req/s (min–max) | ratio to bare | p50 (ms) | p99 (ms) |`,
+    '|---|---|---|---:|---:|---:|---:|---:|---:|',
+    ...rows.map((row) => {
+      const cells = [
+        row.adapter,
+        row.variant,
+        row.node,
+        `${fixed(row.cpuUs, 1)} (${range(row.cpuSpread, 1)})`,
+        fixed(row.addedUs, 1),
+        `${Math.round(row.rps)} (${range(row.spread)})`,
+        fixed(row.ratio, 3),
+        row.p50,
+        row.p99,
+      ];
+      return `| ${cells.join(' | ')} |`;
+    }),
+  ];
+}
 
 function table(report: BenchReport): string {
   const lines = [
-    '| adapter | variant | req/s | p50 (ms) | p99 (ms) | ratio to bare | server CPU µs/request |',
-    '|---|---|---:|---:|---:|---:|---:|',
+    ...rowsTable(report.results, 'variant'),
+    '',
+    "Reference from the same rounds, no nestjs-tasks: `alsFloor` is bare NestJS plus one `AsyncLocalStorage.run()` per request in a server hook, the least any AsyncLocalStorage-based design costs; `fireAndForget` calls `void empty()` in the handler, the floor for doing any work at all; `handWrittenClose` does `res.once('close', () => void empty())` on the raw response from a `@Res({ passthrough: true })` handler.",
+    '',
+    ...rowsTable(report.reference, 'reference'),
   ];
-  for (const row of report.results) {
-    const cells = [row.adapter, row.variant, Math.round(row.rps), row.p50, row.p99, fixed(row.ratio, 3)];
-    lines.push(`| ${cells.join(' | ')} | ${fixed(row.cpuUs, 1)} |`);
-  }
-  lines.push(
-    '',
-    'Reference from the same rounds, no nestjs-tasks: bare NestJS plus one `AsyncLocalStorage.run()` per request in a server hook, the least any AsyncLocalStorage-based design costs.',
-    '',
-    '| adapter | reference | req/s | ratio to bare | server CPU µs/request |',
-    '|---|---|---:|---:|---:|',
-    ...report.reference.map(
-      (row) =>
-        `| ${row.adapter} | ${row.variant} | ${Math.round(row.rps)} | ${fixed(row.ratio, 3)} | ${fixed(row.cpuUs, 1)} |`,
-    ),
-  );
   const m = report.micro;
   lines.push(
     '',
@@ -70,17 +92,25 @@ function table(report: BenchReport): string {
   return lines.join('\n');
 }
 
-function versions(): string {
+function pinned(report: BenchReport): string {
+  const { pinning } = report;
+  return pinning === null
+    ? 'Servers and load client were not pinned (no taskset or one core), so figures are noisier.'
+    : `Each server ran pinned to core ${pinning.server} and the load client to core ${pinning.load} (taskset).`;
+}
+
+function versions(report: BenchReport): string {
   const require = createRequire(import.meta.url);
   const nest = JSON.parse(readFileSync(require.resolve('@nestjs/core/package.json'), 'utf8')) as { version: string };
-  return `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, NestJS ${nest.version}`;
+  const servers = report.results[0]?.node ?? process.version;
+  return `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, servers on Node ${servers} (load client on ${process.version}), NestJS ${nest.version}`;
 }
 
 const options = parse(process.argv.slice(2));
 const report = await runBench(options, (line) => process.stderr.write(`${line}\n`));
 if (options.json) {
   process.stdout.write(
-    `${JSON.stringify({ results: report.results, micro: report.micro, reference: report.reference })}\n`,
+    `${JSON.stringify({ results: report.results, micro: report.micro, reference: report.reference, pinning: report.pinning })}\n`,
   );
 } else {
   process.stdout.write(`${table(report)}\n`);
@@ -89,8 +119,8 @@ if (options.write) {
   const header = [
     '# Benchmark results',
     '',
-    `Generated by \`npm run bench -- --write\` on ${new Date().toISOString().slice(0, 10)}: ${versions()}.`,
-    `${options.rounds} rounds, variants alternated within each round; ${options.duration} s per run at ${options.connections} connections after ${options.warmup} warm-up requests; medians reported. The load client and the server share the machine's cores, so absolute req/s are indicative; compare the ratios, which come from the same rounds. Server CPU µs/request is the server process's own CPU time over the requests it served, a figure the load client disturbs less.`,
+    `Generated by \`npm run bench -- --write\` on ${new Date().toISOString().slice(0, 10)}: ${versions(report)}.`,
+    `${options.rounds} rounds, variants alternated within each round (order reversed every other round); ${options.duration} s per run at ${options.connections} connections after ${options.warmup} warm-up requests; medians reported with min–max over rounds. ${pinned(report)} The primary figure is server CPU µs/request, the server process's own CPU time over the requests it served; added µs over bare is the median over rounds of that figure minus bare's from the same round and adapter. Micro-benchmarks run on the load client's Node.`,
     '',
     '',
   ].join('\n');

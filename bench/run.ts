@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { load, type LoadOptions, type LoadResult } from './load.js';
@@ -13,30 +13,50 @@ export interface BenchOptions extends LoadOptions {
   inProcess: boolean;
   /** Scale of the micro-benchmarks (1 = 100,000 tasks). */
   microScale: number;
+  /** Node binary for the server processes (default: this one); the load client stays on this Node. */
+  node?: string;
 }
 
 export interface BenchRow {
   adapter: Adapter;
   variant: Variant;
+  /** The server's `process.version`. */
+  node: string;
+  /** Requests per second, median over rounds. */
   rps: number;
+  /** [min, max] of req/s over rounds. */
+  spread: [number, number];
   p50: number;
   p99: number;
   ratio: number;
-  /** Server CPU time per request (µs), median over rounds: a figure less disturbed by the load client. */
+  /** Server CPU time per request (µs), median over rounds: the primary figure. */
   cpuUs: number;
+  /** [min, max] of server CPU µs per request over rounds. */
+  cpuSpread: [number, number];
+  /**
+   * Server CPU µs per request added over bare NestJS on the same adapter: the median over rounds
+   * of this row's cpuUs minus bare's from the same round (0 for bare itself).
+   */
+  addedUs: number;
 }
+
+/** Where the servers and the load client ran: one core each, or unpinned (`null`). */
+export type Pinning = { server: number; load: number } | null;
 
 export interface BenchReport {
   results: BenchRow[];
   /** Reference points from the same rounds (see REFERENCES), ratios to bare likewise. */
   reference: BenchRow[];
   micro: MicroResults;
-  runs: { round: number; adapter: Adapter; variant: Variant; result: LoadResult }[];
+  runs: { round: number; adapter: Adapter; variant: Variant; node: string; result: LoadResult }[];
   options: BenchOptions;
+  pinning: Pinning;
 }
 
 interface Server {
   url: string;
+  /** The server's `process.version`. */
+  node: string;
   /** The server's CPU time so far in µs (NaN when it shares this process). */
   cpu(): Promise<number>;
   close(): Promise<void>;
@@ -44,20 +64,60 @@ interface Server {
 
 async function startInProcess(adapter: Adapter, variant: Variant): Promise<Server> {
   const { url, app } = await startVariant(adapter, variant);
-  return { url, cpu: () => Promise.resolve(NaN), close: () => app.close() };
+  return { url, node: process.version, cpu: () => Promise.resolve(NaN), close: () => app.close() };
 }
 
-/** Starts the server in its own process, so the load client does not share its event loop. */
-async function startChild(adapter: Adapter, variant: Variant): Promise<Server> {
+/** Expands a CPU list such as `0-3,6` into core numbers. */
+const cores = (list: string) =>
+  list.split(',').flatMap((part) => {
+    const [from, to = from] = part.trim().split('-').map(Number) as [number, number?];
+    return Array.from({ length: (to ?? from) - from + 1 }, (_, index) => from + index);
+  });
+
+/**
+ * Pins this process (the load client, every thread) to one core with `taskset`, leaving another
+ * for the servers; returns the cores and a function that restores the old affinity. Without
+ * `taskset` or a second core: one warning line on stderr and no pinning.
+ */
+function pinLoadClient(): { pinning: Pinning; restore(): void } {
+  const unpinned = (why: string) => {
+    process.stderr.write(`warning: ${why}; servers and load client run unpinned, figures are noisier\n`);
+    return { pinning: null, restore: () => undefined };
+  };
+  const query = spawnSync('taskset', ['-cp', String(process.pid)], { encoding: 'utf8' });
+  if (query.error !== undefined || query.status !== 0) return unpinned('taskset (util-linux) not available');
+  const list = /list:\s*(\S+)/.exec(query.stdout)?.[1];
+  const allowed = list === undefined ? [] : cores(list);
+  const [server, load] = allowed;
+  if (list === undefined || server === undefined || load === undefined) {
+    return unpinned(`fewer than 2 cores available (${list ?? 'unknown'})`);
+  }
+  const set = (cpus: string) => {
+    const result = spawnSync('taskset', ['-a', '-p', '-c', cpus, String(process.pid)], { encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`taskset -a -p -c ${cpus} failed: ${result.stderr}`);
+  };
+  set(String(load));
+  return { pinning: { server, load }, restore: () => set(list) };
+}
+
+/** Starts the server in its own process (pinned to `core` when given), apart from the load client. */
+async function startChild(adapter: Adapter, variant: Variant, node: string, core?: number): Promise<Server> {
   const entry = fileURLToPath(new URL('./server-main.js', import.meta.url));
-  const child = spawn(process.execPath, [entry, adapter, variant], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const args = [entry, adapter, variant];
+  const child =
+    core === undefined
+      ? spawn(node, args, { stdio: ['pipe', 'pipe', 'inherit'] })
+      : spawn('taskset', ['-c', String(core), node, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
+  const ready = await new Promise<{ url: string; node: string }>((resolve, reject) => {
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
-      const url = /READY (\S+)/.exec(output)?.[1];
-      if (url !== undefined) resolve(url.replace('[::1]', '127.0.0.1'));
+      const match = /READY (\S+) (\S+)\n/.exec(output);
+      if (match?.[1] !== undefined && match[2] !== undefined) {
+        resolve({ url: match[1].replace('[::1]', '127.0.0.1'), node: match[2] });
+      }
     });
+    child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`bench server exited with ${code} before it was ready`)));
   });
   const cpu = () =>
@@ -73,7 +133,7 @@ async function startChild(adapter: Adapter, variant: Variant): Promise<Server> {
     });
   let asked = 0;
   return {
-    url,
+    ...ready,
     cpu,
     close: async () => {
       const exited = once(child, 'exit');
@@ -90,44 +150,72 @@ const median = (values: number[]) => {
   return sorted.length % 2 === 1 ? upper : ((sorted[middle - 1] ?? NaN) + upper) / 2;
 };
 
-/** Runs every variant on both adapters, alternating A B C … per round, then the micro-benchmarks. */
-export async function runBench(options: BenchOptions, progress: (line: string) => void = () => undefined) {
+/**
+ * Runs every variant and reference on both adapters, alternating them within each round (the order
+ * reversed every other round), then the micro-benchmarks. With child servers, the servers run on
+ * one core and this process (the load client) on another.
+ */
+export async function runBench(
+  options: BenchOptions,
+  progress: (line: string) => void = () => undefined,
+): Promise<BenchReport> {
+  if (options.inProcess && options.node !== undefined) throw new Error('--node needs child servers');
   const runs: BenchReport['runs'] = [];
-  const start = options.inProcess ? startInProcess : startChild;
-  for (let round = 1; round <= options.rounds; round++) {
-    for (const adapter of ADAPTERS) {
-      for (const variant of [...VARIANTS, ...REFERENCES]) {
-        const server = await start(adapter, variant);
-        try {
-          if (options.warmup > 0) await load(server.url, { ...options, amount: options.warmup });
-          const cpuBefore = await server.cpu();
-          const result = await load(server.url, options);
-          result.cpuUs = (await server.cpu()) - cpuBefore;
-          result.cpuUs /= result.requests;
-          if (result.bad > 0) throw new Error(`${adapter}/${variant}: ${result.bad} failed or non-2xx responses`);
-          runs.push({ round, adapter, variant, result });
-          progress(`round ${round} ${adapter} ${variant}: ${Math.round(result.rps)} req/s`);
-        } finally {
-          await server.close();
+  const node = options.node ?? process.execPath;
+  const { pinning, restore } = options.inProcess ? { pinning: null, restore: () => undefined } : pinLoadClient();
+  const start = (adapter: Adapter, variant: Variant) =>
+    options.inProcess ? startInProcess(adapter, variant) : startChild(adapter, variant, node, pinning?.server);
+  try {
+    for (let round = 1; round <= options.rounds; round++) {
+      const order = [...VARIANTS, ...REFERENCES];
+      if (round % 2 === 0) order.reverse();
+      for (const adapter of ADAPTERS) {
+        for (const variant of order) {
+          const server = await start(adapter, variant);
+          try {
+            if (options.warmup > 0) await load(server.url, { ...options, amount: options.warmup });
+            const cpuBefore = await server.cpu();
+            const result = await load(server.url, options);
+            result.cpuUs = (await server.cpu()) - cpuBefore;
+            result.cpuUs /= result.requests;
+            if (result.bad > 0) throw new Error(`${adapter}/${variant}: ${result.bad} failed or non-2xx responses`);
+            runs.push({ round, adapter, variant, node: server.node, result });
+            progress(
+              `round ${round} ${adapter} ${variant} (${server.node}): ${Math.round(result.rps)} req/s, ${result.cpuUs.toFixed(1)} µs CPU/request`,
+            );
+          } finally {
+            await server.close();
+          }
         }
       }
     }
+  } finally {
+    restore();
   }
   const rows = (variants: readonly Variant[]) =>
     ADAPTERS.flatMap((adapter) => {
       const of = (variant: Variant) => runs.filter((run) => run.adapter === adapter && run.variant === variant);
-      const bareRps = median(of('bare').map((run) => run.result.rps));
+      const bare = of('bare');
+      const bareRps = median(bare.map((run) => run.result.rps));
       return variants.map((variant): BenchRow => {
         const mine = of(variant);
-        const rps = median(mine.map((run) => run.result.rps));
+        const rps = mine.map((run) => run.result.rps);
+        const cpu = mine.map((run) => run.result.cpuUs);
+        const added = mine.map(
+          (run) => run.result.cpuUs - (bare.find((other) => other.round === run.round)?.result.cpuUs ?? NaN),
+        );
         return {
           adapter,
           variant,
-          rps,
+          node: mine[0]?.node ?? 'unknown',
+          rps: median(rps),
+          spread: [Math.min(...rps), Math.max(...rps)],
           p50: median(mine.map((run) => run.result.p50)),
           p99: median(mine.map((run) => run.result.p99)),
-          cpuUs: median(mine.map((run) => run.result.cpuUs)),
-          ratio: rps / bareRps,
+          ratio: median(rps) / bareRps,
+          cpuUs: median(cpu),
+          cpuSpread: [Math.min(...cpu), Math.max(...cpu)],
+          addedUs: median(added),
         };
       });
     });
@@ -135,5 +223,5 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
   const reference = rows(REFERENCES);
   progress('micro-benchmarks');
   const micro = await runMicro(options.microScale);
-  return { results, reference, micro, runs, options } satisfies BenchReport;
+  return { results, reference, micro, runs, options, pinning };
 }

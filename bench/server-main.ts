@@ -1,4 +1,4 @@
-/** Child process entry: `node server-main.js <adapter> <variant>`; prints `READY <url>`. */
+/** Child process entry: `node server-main.js <adapter> <variant>`; prints `READY <url> <process.version>`. */
 import { ADAPTERS, REFERENCES, VARIANTS, startVariant, type Adapter, type Variant } from './variants.js';
 
 const KINDS: readonly string[] = [...VARIANTS, ...REFERENCES];
@@ -9,7 +9,7 @@ if (!ADAPTERS.includes(adapter) || !KINDS.includes(variant)) {
   process.exit(2);
 }
 const { url, app } = await startVariant(adapter, variant);
-process.stdout.write(`READY ${url}\n`);
+process.stdout.write(`READY ${url} ${process.version}\n`);
 // `CPU` on stdin: answer with this process's CPU time so far (µs). Closing stdin stops us,
 // so a bench never leaves a server behind.
 process.stdin.on('data', (chunk: Buffer) => {

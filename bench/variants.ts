@@ -5,6 +5,7 @@ import {
   Inject,
   Injectable,
   Module,
+  Res,
   Scope,
   type CallHandler,
   type ExecutionContext,
@@ -23,11 +24,15 @@ export const ADAPTERS = ['express', 'fastify'] as const;
 export type Adapter = (typeof ADAPTERS)[number];
 export const VARIANTS = ['bare', 'unused', 'afterResponse', 'perMode', 'requestScoped'] as const;
 /**
- * Reference points run in the same rounds but reported apart. `alsFloor` is bare NestJS plus one
- * `AsyncLocalStorage.run()` per request in a server hook, and no nestjs-tasks: the least any
- * AsyncLocalStorage-based design can cost.
+ * Reference points run in the same rounds but reported apart; none uses nestjs-tasks.
+ * - `alsFloor`: bare NestJS plus one `AsyncLocalStorage.run()` per request in a server hook, the
+ *   least any AsyncLocalStorage-based design can cost.
+ * - `fireAndForget`: the handler calls `void empty()`, the floor for doing any work at all (no
+ *   naming, error handling or shutdown).
+ * - `handWrittenClose`: the hand-written after-response task, `res.once('close', …)` on the raw
+ *   response from a `@Res({ passthrough: true })` handler.
  */
-export const REFERENCES = ['alsFloor'] as const;
+export const REFERENCES = ['alsFloor', 'fireAndForget', 'handWrittenClose'] as const;
 export type Variant = (typeof VARIANTS)[number] | (typeof REFERENCES)[number];
 
 const HELLO = { hello: 'world' };
@@ -102,8 +107,32 @@ class RequestScopedController {
   }
 }
 
+/** Reference: fire-and-forget, the handler starts the work and does not track it. */
+@Controller()
+class FireAndForgetController {
+  @Get() hello() {
+    void empty();
+    return HELLO;
+  }
+}
+
+/** Reference: the after-response task a user writes by hand on the response's `close` event. */
+@Controller()
+class HandWrittenCloseController {
+  @Get() hello(@Res({ passthrough: true }) res: { raw?: ServerResponse } & ServerResponse) {
+    (res.raw ?? res).once('close', () => void empty());
+    return HELLO;
+  }
+}
+
 @Module({ controllers: [BareController] })
 class BareModule {}
+
+@Module({ controllers: [FireAndForgetController] })
+class FireAndForgetModule {}
+
+@Module({ controllers: [HandWrittenCloseController] })
+class HandWrittenCloseModule {}
 
 @Module({ imports: [TasksModule.forRoot()], controllers: [UnusedController] })
 class UnusedModule {}
@@ -123,6 +152,8 @@ class RequestScopedModule {}
 const modules: Record<Variant, object> = {
   bare: BareModule,
   alsFloor: BareModule,
+  fireAndForget: FireAndForgetModule,
+  handWrittenClose: HandWrittenCloseModule,
   unused: UnusedModule,
   afterResponse: AfterResponseModule,
   perMode: PerModeModule,
