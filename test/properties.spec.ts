@@ -6,13 +6,54 @@ import { TaskConfig, TasksError, TasksModule, TasksService } from '../lib/index.
 import { describeValue, messages } from '../lib/core/tasks.messages.js';
 
 const RUNS = 1000;
-const TASK_KEYS = ['name', 'shield', 'onError', 'always'];
+const TASK_KEYS = ['name', 'shield', 'onError', 'always', 'timeout', 'retry', 'concurrency', 'queueLimit', 'group'];
 const TYPES: Record<string, string> = {
   name: 'string',
   shield: 'boolean',
   onError: 'function',
   always: 'boolean',
+  group: 'string',
 };
+
+const isCount = (value: unknown, min: number) =>
+  value === Infinity || (typeof value === 'number' && Number.isInteger(value) && value >= min);
+const isMillis = (value: unknown) => typeof value === 'number' && value >= 0 && value <= 2 ** 31 - 1;
+
+/** The documented `retry` rule: attempts >= 1, false, or an options object of known, well-typed fields. */
+function acceptableRetry(value: unknown): boolean {
+  if (value === false) return true;
+  if (typeof value === 'number') return Number.isInteger(value) && value >= 1;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const known = ['attempts', 'delay', 'backoff', 'maxDelay', 'jitter', 'retryIf'];
+  const record = value as Record<string, unknown>;
+  if (!Object.keys(record).every((key) => known.includes(key))) return false;
+  const { attempts, delay, backoff, maxDelay, jitter, retryIf } = record;
+  return (
+    typeof attempts === 'number' &&
+    Number.isInteger(attempts) &&
+    attempts >= 1 &&
+    (delay === undefined || isMillis(delay)) &&
+    (maxDelay === undefined || isMillis(maxDelay)) &&
+    (backoff === undefined || backoff === 'fixed' || backoff === 'exponential') &&
+    (jitter === undefined || typeof jitter === 'boolean') &&
+    (retryIf === undefined || typeof retryIf === 'function')
+  );
+}
+
+/** The rules of the fields that are not a plain type check. */
+const RULES: Record<string, (value: unknown) => boolean> = {
+  shutdownTimeout: (value) => acceptableTimeout(value),
+  maxConcurrency: (value) => isCount(typeof value === 'string' ? numericText(value) : value, 1),
+  timeout: (value) => typeof value === 'number' && value > 0,
+  concurrency: (value) => isCount(value, 1),
+  queueLimit: (value) => isCount(value, 0),
+  retry: acceptableRetry,
+};
+
+/** A numeric environment string as a number, else NaN. */
+function numericText(value: string): number {
+  return acceptableTimeout(value) ? Number(value) : NaN;
+}
 
 /** The documented rule, written independently of the library: is `options` acceptable? */
 function acceptable(options: unknown, keys: string[]): boolean {
@@ -21,7 +62,8 @@ function acceptable(options: unknown, keys: string[]): boolean {
   return Object.entries(options).every(([key, value]) => {
     if (!keys.includes(key)) return false;
     if (value === undefined) return true;
-    if (key === 'shutdownTimeout') return acceptableTimeout(value);
+    const rule = RULES[key];
+    if (rule !== undefined) return rule(value);
     return typeof value === TYPES[key];
   });
 }
@@ -46,6 +88,19 @@ const fieldValue = fc.oneof(
   fc.constant(() => undefined),
   fc.double(),
   fc.constantFrom('10000', ' 5 ', '1.5', 'Infinity', '', '10s', '-1', '1.', '.5'),
+  fc.constantFrom(0, 1, 3, 2.5, -1, Infinity, NaN, 2 ** 31, false, 'fixed'),
+  fc.record(
+    {
+      attempts: fc.constantFrom(0, 1, 3, 1.5, '3'),
+      delay: fc.constantFrom(0, 10, -5, Infinity, 2 ** 31),
+      backoff: fc.constantFrom('fixed', 'exponential', 'linear'),
+      maxDelay: fc.constantFrom(0, 100, NaN),
+      jitter: fc.constantFrom(true, false, 1),
+      retryIf: fc.constantFrom(() => true, 'yes'),
+      tries: fc.constant(2),
+    },
+    { requiredKeys: [] },
+  ),
   fc.stringMatching(/^\s?\d{1,3}(\.\d{0,2})?\s?$/),
   fc.constant(undefined),
 );
@@ -98,6 +153,11 @@ describe('public API under random input (fast-check)', () => {
             shield: undefined,
             onError: undefined,
             always: undefined,
+            timeout: undefined,
+            retry: undefined,
+            concurrency: undefined,
+            queueLimit: undefined,
+            group: undefined,
             ...(options as object),
           });
         }
@@ -107,7 +167,7 @@ describe('public API under random input (fast-check)', () => {
   });
 
   it('TasksModule.forRoot(x) works or throws a TasksError naming the value, at the call', () => {
-    const keys = [...TASK_KEYS, 'shutdownTimeout'];
+    const keys = [...TASK_KEYS, 'shutdownTimeout', 'maxConcurrency'];
     fc.assert(
       fc.property(optionsArbitrary(keys), (options) => {
         expectWorksOrNamedError(() => TasksModule.forRoot(options as never), acceptable(options, keys));

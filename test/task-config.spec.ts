@@ -48,7 +48,20 @@ describe('TaskConfig', () => {
     [{ always: 1 }, messages.expected('`always`', 'a boolean or undefined', 1)],
     [{ name: 42 }, messages.expected('`name`', 'a string or undefined', 42)],
     [{ onError: 'log' }, messages.expected('`onError`', 'a function `(task, error) => void` or undefined', 'log')],
-    [{ sheild: true }, messages.unknownOption('sheild', 'task options', ['name', 'shield', 'onError', 'always'])],
+    [
+      { sheild: true },
+      messages.unknownOption('sheild', 'task options', [
+        'name',
+        'shield',
+        'onError',
+        'always',
+        'timeout',
+        'retry',
+        'concurrency',
+        'queueLimit',
+        'group',
+      ]),
+    ],
     ['fast', messages.expected('task options', 'an object', 'fast')],
     [null, messages.expected('task options', 'an object', null)],
   ])('refuses %p with a TasksError naming the value', (options, message) => {

@@ -23,13 +23,19 @@ describe('TasksModule.forRoot() input', () => {
     ],
     [{ shield: 'yes' }, messages.expected('`shield`', 'a boolean or undefined', 'yes')],
     [
-      { timeout: 5 },
-      messages.unknownOption('timeout', 'TasksModule options', [
+      { timeoutMs: 5 },
+      messages.unknownOption('timeoutMs', 'TasksModule options', [
         'name',
         'shield',
         'onError',
         'always',
+        'timeout',
+        'retry',
+        'concurrency',
+        'queueLimit',
+        'group',
         'shutdownTimeout',
+        'maxConcurrency',
       ]),
     ],
     [42, messages.expected('TasksModule options', 'an object', 42)],

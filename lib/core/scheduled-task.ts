@@ -1,15 +1,21 @@
+import type { TaskGroup } from '../control/task-groups.js';
 import type { Task } from './task.js';
 import type { TaskConfig } from './task-config.js';
 import type { TaskRunner } from './task-runner.js';
 import { ANONYMOUS_TASK } from './tasks.constants.js';
 
-/** Where a task is in its life. Every transition goes through the TaskRunner. */
-export type TaskState = 'pending' | 'running' | 'settled';
+/**
+ * Where a task is in its life. Every transition goes through the TaskRunner: `pending` (a
+ * deferred task waiting for its request) → `queued` (waiting for a concurrency slot) →
+ * `running` → `retrying` (waiting for its next attempt) → … → `settled`.
+ */
+export type TaskState = 'pending' | 'queued' | 'running' | 'retrying' | 'settled';
 
 /** The library's own record of a task: the public {@link Task} plus its bookkeeping. */
 export class ScheduledTask implements Task {
   readonly name: string;
   state: TaskState = 'pending';
+  attempt = 0;
   private controller?: AbortController;
 
   constructor(
@@ -18,27 +24,48 @@ export class ScheduledTask implements Task {
     readonly func: (...args: unknown[]) => unknown,
     readonly args: readonly unknown[],
     readonly config: TaskConfig,
+    groups: { get(name: string): TaskGroup },
   ) {
     this.name = config.name ?? nameOf(func);
+    this.counts = groups.get(config.group ?? this.name);
   }
 
+  /** The task's group: its counters, its concurrency queue. */
+  readonly counts: TaskGroup;
+
   /**
-   * Starts a deferred task: resolves the promise made where it was scheduled, whose reaction
-   * runs in that async context. Immediate tasks have none: they start from that context itself.
+   * Starts the next attempt in the async context where the task was scheduled: resolves a
+   * promise made there, whose reaction runs in that context. Made at scheduling for deferred
+   * tasks, and whenever a task must wait (for a slot, for its retry) to start from elsewhere.
    */
   release?: (task: ScheduledTask) => void;
+
+  /** The pending timer: the current attempt's timeout, or the wait before the next attempt. */
+  timer?: NodeJS.Timeout;
+
+  /** Order of entry into a concurrency queue, for first-in first-out across groups. */
+  sequence?: number;
+
+  get group(): string {
+    return this.counts.name;
+  }
 
   get signal(): AbortSignal {
     return (this.controller ??= new AbortController()).signal;
   }
 
-  /** Whether the library has aborted the task's signal (only the library can). */
+  /** Whether the library has aborted the current attempt's signal (only the library can). */
   get aborted(): boolean {
     return this.controller?.signal.aborted === true;
   }
 
-  abort(reason: string): void {
-    (this.controller ??= new AbortController()).abort(new Error(reason));
+  abort(reason: string | Error): void {
+    (this.controller ??= new AbortController()).abort(typeof reason === 'string' ? new Error(reason) : reason);
+  }
+
+  /** A fresh signal for the next attempt, if a timeout aborted the last one. */
+  renewSignal(): void {
+    if (this.aborted) this.controller = undefined;
   }
 }
 

@@ -1,3 +1,4 @@
+import { toRetryPolicy, type RetryPolicy, type RetrySetting } from '../control/retry-policy.js';
 import type { Task } from './task.js';
 import { TasksError } from './tasks.errors.js';
 import { messages } from './tasks.messages.js';
@@ -33,10 +34,67 @@ export interface TaskOptions {
    * @default false
    */
   readonly always?: boolean;
+  /**
+   * The longest one attempt may run, in milliseconds (> 0; `Infinity` for no limit). Past it the
+   * task's `signal` aborts with a {@link TaskTimeoutError} and the attempt fails with that error:
+   * it is retried if `retry` allows, else handed to `onError`. The task settles then (for
+   * `onIdle()`, the shutdown drain and its concurrency slot) even if its function ignores the
+   * signal and goes on.
+   * @default Infinity
+   * @example
+   * ```ts
+   * @Task({ timeout: 5_000 })
+   * async fetchRates(signal = currentTask()?.signal) {}
+   * ```
+   */
+  readonly timeout?: number;
+  /**
+   * Try a failed task again: a number of attempts in all (the first included), the full
+   * {@link RetryOptions}, or `false` for one attempt. `onError` is called once, after the last
+   * attempt. Options are replaced as a whole by a later layer, not merged field by field.
+   * @default false (one attempt)
+   * @example
+   * ```ts
+   * tasks.task({ retry: { attempts: 5, delay: 200, backoff: 'exponential' } }).schedule(charge, id);
+   * ```
+   */
+  readonly retry?: RetrySetting;
+  /**
+   * The most tasks of this task's group (its `group`, else its name) running at once: an
+   * integer >= 1, or `Infinity`. Tasks over the limit wait in first-in first-out order.
+   * @default Infinity
+   * @example
+   * ```ts
+   * @Task({ name: 'send_email', concurrency: 5 })
+   * ```
+   */
+  readonly concurrency?: number;
+  /**
+   * The most tasks of this task's group that may wait: those queued for a `concurrency` slot
+   * plus afterRoute/afterResponse tasks still waiting for their request. When it is reached,
+   * `schedule()` and `call()` throw a {@link TaskQueueFullError} (an integer >= 0, or `Infinity`).
+   * @default Infinity
+   */
+  readonly queueLimit?: number;
+  /**
+   * The group whose `concurrency`, `queueLimit` and statistics this task shares.
+   * @default the task's name
+   */
+  readonly group?: string;
 }
 
 /** The task field names, for callers that accept them among other keys. */
-export const TASK_FIELDS: readonly string[] = ['name', 'shield', 'onError', 'always'];
+export const TASK_FIELDS: readonly string[] = [
+  'name',
+  'shield',
+  'onError',
+  'always',
+  'timeout',
+  'retry',
+  'concurrency',
+  'queueLimit',
+  'group',
+];
 
 /**
  * A task configuration. Layers merge as global (`forRoot`) < `@Task()` < call site
@@ -53,6 +111,11 @@ export class TaskConfig implements TaskOptions {
   readonly shield?: boolean;
   readonly onError?: TaskErrorHandler;
   readonly always?: boolean;
+  readonly timeout?: number;
+  readonly retry?: RetrySetting;
+  readonly concurrency?: number;
+  readonly queueLimit?: number;
+  readonly group?: string;
 
   /** Builds a config; throws a {@link TasksError} naming any field of the wrong type. */
   constructor(options: TaskOptions = {}) {
@@ -61,6 +124,12 @@ export class TaskConfig implements TaskOptions {
     this.shield = options.shield;
     this.onError = options.onError;
     this.always = options.always;
+    this.timeout = options.timeout;
+    this.retry = options.retry;
+    this.concurrency = options.concurrency;
+    this.queueLimit = options.queueLimit;
+    this.group = options.group;
+    if (options.retry !== undefined) policies.set(this, toRetryPolicy(options.retry));
   }
 
   /**
@@ -73,8 +142,21 @@ export class TaskConfig implements TaskOptions {
       shield: other.shield !== undefined ? other.shield : this.shield,
       onError: other.onError !== undefined ? other.onError : this.onError,
       always: other.always !== undefined ? other.always : this.always,
+      timeout: other.timeout !== undefined ? other.timeout : this.timeout,
+      retry: other.retry !== undefined ? other.retry : this.retry,
+      concurrency: other.concurrency !== undefined ? other.concurrency : this.concurrency,
+      queueLimit: other.queueLimit !== undefined ? other.queueLimit : this.queueLimit,
+      group: other.group !== undefined ? other.group : this.group,
     });
   }
+}
+
+/** Each config's `retry` with its defaults filled in, made once when the config is built. */
+const policies = new WeakMap<TaskConfig, RetryPolicy | undefined>();
+
+/** The retry policy of a config: `undefined` for a single attempt (internal). */
+export function retryPolicyOf(config: TaskConfig): RetryPolicy | undefined {
+  return policies.get(config);
 }
 
 /**
@@ -93,6 +175,23 @@ export function assertTaskOptions(options: unknown, where: string, allowed: read
   expectType(record.shield, 'boolean', '`shield`', 'a boolean');
   expectType(record.onError, 'function', '`onError`', 'a function `(task, error) => void`');
   expectType(record.always, 'boolean', '`always`', 'a boolean');
+  expectType(record.group, 'string', '`group`', 'a string');
+  expectNumber(record.timeout, '`timeout`', 'a number of milliseconds > 0, or Infinity for none', (n) => n > 0);
+  expectNumber(record.concurrency, '`concurrency`', 'an integer >= 1, or Infinity', (n) => atLeast(n, 1));
+  expectNumber(record.queueLimit, '`queueLimit`', 'an integer >= 0, or Infinity', (n) => atLeast(n, 0));
+  if (record.retry !== undefined) toRetryPolicy(record.retry as RetrySetting);
+}
+
+/** An integer >= `min`, or Infinity. */
+function atLeast(value: number, min: number): boolean {
+  return value === Infinity || (Number.isInteger(value) && value >= min);
+}
+
+function expectNumber(value: unknown, what: string, expectation: string, valid: (n: number) => boolean): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || Number.isNaN(value) || !valid(value)) {
+    throw new TasksError(messages.expected(what, `${expectation} (or undefined)`, value));
+  }
 }
 
 function expectType(value: unknown, type: string, what: string, expectation: string): void {

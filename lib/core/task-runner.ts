@@ -1,27 +1,42 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Limiter } from '../control/limiter.js';
+import { retryDelay, type RetryPolicy } from '../control/retry-policy.js';
+import { TaskGroups, type CountKey, type TasksStats } from '../control/task-groups.js';
 import { taskStorage } from './current-task.js';
 import { ScheduledTask } from './scheduled-task.js';
 import { decoratedConfig, isUnboundMethod } from './task.js';
-import type { TaskConfig } from './task-config.js';
+import { retryPolicyOf, type TaskConfig } from './task-config.js';
 import { LOGGER_CONTEXT, TASKS_OPTIONS } from './tasks.constants.js';
-import { TasksError } from './tasks.errors.js';
+import { TaskTimeoutError, TasksError } from './tasks.errors.js';
 import { describeError, errorName, messages, stackOf } from './tasks.messages.js';
 import type { ResolvedTasksOptions } from '../module/tasks.options.js';
 
 type Phase = 'running' | 'draining' | 'closed';
+
+/** How a task ended: the outcome counters of {@link TasksStats}. */
+type Outcome = 'succeeded' | 'failed' | 'timedOut' | 'dropped' | 'aborted';
+
+/** A state a task can move to before it settles. */
+type LiveState = 'pending' | 'queued' | 'running' | 'retrying';
+
+/** One attempt of a task with a timeout: whether its function still runs, whether it timed out. */
+interface TimedAttempt {
+  running: boolean;
+  timedOut: boolean;
+}
 
 /** Node's timers overflow past this: a longer finite shutdownTimeout is clamped to it. */
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
 /**
  * The one code path where every task is created, started, dropped and settled: config merging,
- * async context, `currentTask()`, error handling, logging, abort signals, `onIdle()` and the
- * shutdown drain all live here, so timeouts, limits and tracing can plug in at one place.
+ * async context, `currentTask()`, timeouts, retries, concurrency limits, statistics, error
+ * handling, logging, abort signals, `onIdle()` and the shutdown drain all live here.
  */
 @Injectable()
 export class TaskRunner {
   private readonly logger = new Logger(LOGGER_CONTEXT);
-  /** Tasks created and not yet settled: pending (waiting for their request) or running. */
+  /** Tasks scheduled and not yet settled: pending, queued, running or retrying. */
   private readonly live = new Set<ScheduledTask>();
   private shieldedLive = 0;
   private idleWaiters: (() => void)[] = [];
@@ -29,60 +44,83 @@ export class TaskRunner {
   private deadline?: NodeJS.Timeout;
   private phase: Phase = 'running';
   private readonly shutdownTimeout: number;
+  private readonly groups = new TaskGroups();
+  private readonly limiter: Limiter;
 
   constructor(@Inject(TASKS_OPTIONS) private readonly options: ResolvedTasksOptions) {
     const timeout = options.shutdownTimeout;
     this.shutdownTimeout = timeout === Infinity ? timeout : Math.min(timeout, MAX_TIMER_DELAY);
+    this.limiter = new Limiter(this.groups, options.maxConcurrency);
   }
 
-  /** Validates `fn`, merges the config layers and registers the task as pending. */
-  create(
-    fn: (...args: never[]) => unknown,
-    args: readonly unknown[],
-    callSite: TaskConfig | undefined,
-    deferred: boolean,
-  ): ScheduledTask {
+  /** Validates `fn` and merges the config layers: the task, not yet scheduled. */
+  create(fn: (...args: never[]) => unknown, args: readonly unknown[], callSite: TaskConfig | undefined): ScheduledTask {
     if (typeof fn !== 'function') throw new TasksError(messages.notAFunction(fn));
-    const config = this.configFor(fn, callSite);
-    const task = new ScheduledTask(this, fn as (...args: unknown[]) => unknown, args, config);
-    // Nothing is left to await a shielded task once the last drain ended: refuse it at the call.
-    if (this.phase === 'closed' && config.shield) throw new TasksError(messages.shieldedAfterShutdown(task.name));
-    // A promise reaction runs in the async context where `then` was called: made here, it
-    // starts the deferred task in the scheduling context (request ids, CLS) whenever released.
-    if (deferred) void new Promise<ScheduledTask>((resolve) => (task.release = resolve)).then(this.execute);
-    this.live.add(task);
-    if (task.config.shield) this.shieldedLive++;
-    return task;
+    return new ScheduledTask(
+      this,
+      fn as (...args: unknown[]) => unknown,
+      args,
+      this.configFor(fn, callSite),
+      this.groups,
+    );
   }
 
-  /** Starts a pending task on a microtask, unless shutdown refuses it. */
+  /**
+   * Schedules a created task as pending, or throws: a shielded task once the last drain has
+   * ended (nothing would await it), a task whose group's `queueLimit` is reached.
+   */
+  admit(task: ScheduledTask, deferred: boolean): void {
+    if (this.phase === 'closed' && task.config.shield) throw new TasksError(messages.shieldedAfterShutdown(task.name));
+    this.limiter.admit(task, deferred);
+    if (deferred) this.armRelease(task);
+    this.live.add(task);
+    this.groups.move(task.counts, undefined, 'pending');
+    if (task.config.shield) this.shieldedLive++;
+  }
+
+  /** Refuses a created task at the call: it was never scheduled. Logs the reason at debug level. */
+  refuse(task: ScheduledTask, message: string): never {
+    this.log('debug', () => message);
+    throw new TasksError(message);
+  }
+
+  /** Starts a pending (or retrying) task on a microtask, or queues it for a slot, unless shutdown refuses it. */
   start(task: ScheduledTask): void {
     if (this.phase !== 'running' && !task.config.shield) {
       this.drop(task, messages.droppedShutdown(task.name));
       return;
     }
-    task.state = 'running';
-    if (task.release === undefined) void Promise.resolve(task).then(this.execute);
-    else task.release(task);
+    if (this.limiter.canStart(task)) {
+      this.run(task);
+      return;
+    }
+    if (task.release === undefined) this.armRelease(task);
+    this.limiter.enqueue(task);
+    this.moveTo(task, 'queued');
   }
 
-  /** Settles a pending task without running it, saying why at debug level. */
+  /** Settles a task that will not run (again), saying why at debug level. */
   drop(task: ScheduledTask, reason: string): void {
     this.log('debug', () => reason);
-    this.settle(task);
+    this.finish(task, 'dropped');
   }
 
-  /** Resolves when no task is pending or running; at once if none is. Never rejects. */
+  /** Resolves when no task is pending, queued, running or retrying; at once if none is. Never rejects. */
   onIdle(): Promise<void> {
     if (this.live.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** The counts of tasks by state and outcome, in total and per group: O(groups). */
+  stats(): TasksStats {
+    return this.groups.snapshot(this.phase !== 'running');
+  }
+
   /**
-   * Begins shutdown if it has not begun — running unshielded tasks are aborted, new unshielded
-   * tasks are refused — and resolves when no shielded task is left, or at `shutdownTimeout`
-   * (counted from the start of shutdown), when those still pending are aborted and named.
-   * Every caller, concurrent or not, waits for the same drain. Never rejects.
+   * Begins shutdown if it has not begun — running unshielded tasks are aborted, queued and
+   * retrying ones dropped, new ones refused — and resolves when no shielded task is left, or at
+   * `shutdownTimeout` (counted from the start of shutdown), when those still live are aborted or
+   * dropped and named. Every caller, concurrent or not, waits for the same drain. Never rejects.
    */
   drained(): Promise<void> {
     if (this.phase === 'running') this.beginShutdown();
@@ -94,22 +132,27 @@ export class TaskRunner {
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
-  /** The last drain, once the app has stopped taking requests: then no deadline is left behind. */
+  /** The last drain, once the app has stopped taking requests: then no timer keeps the process alive. */
   async shutdown(): Promise<void> {
     await this.drained();
     clearTimeout(this.deadline);
     this.phase = 'closed';
+    for (const task of this.live) task.timer?.unref();
   }
 
   private beginShutdown(): void {
     this.phase = 'draining';
     for (const task of this.live) {
-      if (!task.config.shield && task.state === 'running') task.abort(messages.abortedShutdown(task.name));
+      if (task.config.shield) continue;
+      if (task.state === 'running') task.abort(messages.abortedShutdown(task.name));
+      else if (task.state === 'queued') this.drop(task, messages.droppedShutdown(task.name));
+      else if (task.state === 'retrying') this.drop(task, messages.droppedRetrying(task.name, task.attempt));
     }
     if (this.shutdownTimeout === Infinity) return;
     // Unreferenced while nobody waits: a deadline alone must not keep the process alive.
     this.deadline = setTimeout(() => this.abandonShielded(), this.shutdownTimeout).unref();
   }
+
   private configFor(fn: object, callSite?: TaskConfig): TaskConfig {
     const method = decoratedConfig(fn);
     let config = this.options.config;
@@ -119,38 +162,155 @@ export class TaskRunner {
   }
 
   /**
-   * Runs the task's function with `currentTask()` set, and settles it when the function (and,
-   * on failure, its `onError`) is done. Written with plain promise callbacks rather than an async
-   * function: a pending task then holds one reaction instead of a suspended frame.
+   * Makes the promise whose resolution starts the task's next attempt. Its reaction runs in the
+   * async context where this is called: call it only where the task was scheduled (or in a
+   * reaction or timer made there), so request ids and CLS stores follow the task.
+   */
+  private armRelease(task: ScheduledTask): void {
+    void new Promise<ScheduledTask>((resolve) => (task.release = resolve)).then(this.execute);
+  }
+
+  private moveTo(task: ScheduledTask, state: LiveState): void {
+    this.groups.move(task.counts, task.state as LiveState, state);
+    task.state = state;
+  }
+
+  /** Takes a slot and starts the next attempt, in the context where the task was scheduled. */
+  private run(task: ScheduledTask): void {
+    this.moveTo(task, 'running');
+    if (++task.attempt > 1) task.renewSignal();
+    const release = task.release;
+    if (release === undefined) {
+      void Promise.resolve(task).then(this.execute);
+      return;
+    }
+    task.release = undefined;
+    release(task);
+  }
+
+  /**
+   * Runs one attempt of the task's function with `currentTask()` set. Written with plain promise
+   * callbacks rather than an async function: a running task then holds one reaction instead of
+   * a suspended frame.
    */
   private readonly execute = (task: ScheduledTask): void => {
+    const timeout = task.config.timeout;
+    if (timeout !== undefined && timeout !== Infinity) {
+      this.executeTimed(task, timeout);
+      return;
+    }
     let result: unknown;
     try {
       result = taskStorage.run(task, task.func, ...task.args);
     } catch (error) {
-      this.failThenSettle(task, error);
+      this.attemptFailed(task, error);
       return;
     }
     if (result === null || (typeof result !== 'object' && typeof result !== 'function')) {
-      this.settle(task);
+      this.finish(task, 'succeeded');
       return;
     }
     Promise.resolve(result).then(
-      () => this.settle(task),
-      (error: unknown) => this.failThenSettle(task, error),
+      () => this.finish(task, 'succeeded'),
+      (error: unknown) => this.attemptFailed(task, error),
     );
   };
 
-  private failThenSettle(task: ScheduledTask, error: unknown): void {
-    void this.fail(task, error).then(() => this.settle(task));
-  }
-
-  /** Never rejects: whatever the task threw, and whatever its handler does, the task settles. */
-  private async fail(task: ScheduledTask, error: unknown): Promise<void> {
-    if (task.aborted && isAbortOf(task, error)) {
-      this.log('warn', () => messages.stoppedByAbort(task.name, describeError(task.signal.reason)));
+  /** One attempt raced against the task's timeout: whichever ends first ends the attempt. */
+  private executeTimed(task: ScheduledTask, timeout: number): void {
+    const attempt: TimedAttempt = { running: true, timedOut: false };
+    task.timer = setTimeout(() => this.timedOut(task, timeout, attempt), timeout);
+    let result: unknown;
+    try {
+      result = taskStorage.run(task, task.func, ...task.args);
+    } catch (error) {
+      if (this.attemptEnded(task, attempt)) this.attemptFailed(task, error);
       return;
     }
+    Promise.resolve(result).then(
+      () => {
+        if (this.attemptEnded(task, attempt)) this.finish(task, 'succeeded');
+      },
+      (error: unknown) => {
+        if (this.attemptEnded(task, attempt)) this.attemptFailed(task, error);
+      },
+    );
+  }
+
+  /** The function of a timed attempt is done: false if the attempt had already timed out. */
+  private attemptEnded(task: ScheduledTask, attempt: TimedAttempt): boolean {
+    attempt.running = false;
+    if (attempt.timedOut) return false;
+    clearTimeout(task.timer);
+    task.timer = undefined;
+    return true;
+  }
+
+  private timedOut(task: ScheduledTask, timeout: number, attempt: TimedAttempt): void {
+    task.timer = undefined;
+    attempt.timedOut = true;
+    const error = new TaskTimeoutError(task.name, timeout, task.attempt);
+    task.abort(error);
+    this.attemptFailed(task, error, true);
+    // Once the abort has had its turn: a function still running ignores its signal.
+    setImmediate(() => {
+      if (attempt.running) this.log('warn', () => messages.stillRunningAfterTimeout(task.name, timeout));
+    }).unref();
+  }
+
+  /** An attempt failed: stop (the library's abort), retry, or hand the error over and settle. */
+  private attemptFailed(task: ScheduledTask, error: unknown, timedOut = false): void {
+    if (!timedOut && task.aborted && isAbortOf(task, error)) {
+      this.log('warn', () => messages.stoppedByAbort(task.name, describeError(task.signal.reason)));
+      this.finish(task, 'aborted');
+      return;
+    }
+    const policy = this.retryPolicyFor(task, error);
+    if (policy !== undefined) {
+      this.retryLater(task, policy, error);
+      return;
+    }
+    void this.fail(task, error).then(() => this.finish(task, timedOut ? 'timedOut' : 'failed'));
+  }
+
+  /**
+   * The retry policy if the failed attempt is followed by another (attempts left, shutdown not
+   * stopping it, `retryIf` agreeing), else undefined.
+   */
+  private retryPolicyFor(task: ScheduledTask, error: unknown): RetryPolicy | undefined {
+    const policy = retryPolicyOf(task.config);
+    if (policy === undefined || task.attempt >= policy.attempts) return undefined;
+    if (this.phase === 'closed' || (this.phase === 'draining' && !task.config.shield)) return undefined;
+    if (policy.retryIf === undefined) return policy;
+    try {
+      return policy.retryIf(error, task) ? policy : undefined;
+    } catch (retryIfError) {
+      this.log(
+        'error',
+        () => messages.retryIfFailed(task.name, retryIfError),
+        () => stackOf(retryIfError),
+      );
+      return undefined;
+    }
+  }
+
+  /**
+   * Frees the task's slot and starts its next attempt after the backoff delay. The timer is made
+   * here, in the context where the task was scheduled, so the next attempt starts there too.
+   */
+  private retryLater(task: ScheduledTask, policy: RetryPolicy, error: unknown): void {
+    const delay = retryDelay(policy, task.attempt);
+    this.log('warn', () => messages.retrying(task.name, task.attempt, policy.attempts, delay, error));
+    this.moveTo(task, 'retrying');
+    this.slotFreed(task);
+    task.timer = setTimeout(() => {
+      task.timer = undefined;
+      this.start(task);
+    }, delay);
+  }
+
+  /** Hands a final failure to `onError`, else logs it. Never rejects. */
+  private async fail(task: ScheduledTask, error: unknown): Promise<void> {
     const onError = task.config.onError;
     if (onError === undefined) {
       this.log(
@@ -189,15 +349,30 @@ export class TaskRunner {
     }
   }
 
-  private settle(task: ScheduledTask): void {
-    if (task.state === 'settled') return;
+  /** Where every task settles, once: counts its outcome, frees its slot, wakes the waiters. */
+  private finish(task: ScheduledTask, outcome: Outcome): void {
+    const state = task.state;
+    if (state === 'settled') return;
+    if (task.timer !== undefined) {
+      clearTimeout(task.timer);
+      task.timer = undefined;
+    }
+    this.groups.move(task.counts, state as CountKey, outcome);
     task.state = 'settled';
     this.live.delete(task);
     if (task.config.shield && --this.shieldedLive === 0) this.resolveDrainWaiters();
+    if (state === 'running') this.slotFreed(task);
     if (this.live.size === 0 && this.idleWaiters.length > 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
       for (const resolve of waiters) resolve();
+    }
+  }
+
+  /** Starts the queued tasks that the slot `task` left may now run. */
+  private slotFreed(task: ScheduledTask): void {
+    for (let next = this.limiter.next(task.counts); next !== undefined; next = this.limiter.next(task.counts)) {
+      this.run(next);
     }
   }
 
@@ -209,7 +384,7 @@ export class TaskRunner {
     for (const resolve of waiters) resolve();
   }
 
-  /** The deadline: every shielded task still live is aborted (running) or settled (pending). */
+  /** The deadline: every shielded task still live is aborted (running) or dropped (waiting). */
   private abandonShielded(): void {
     this.phase = 'closed';
     const names: string[] = [];
@@ -218,7 +393,7 @@ export class TaskRunner {
       names.push(task.name);
       const reason = messages.shutdownDeadline(this.shutdownTimeout, [task.name]);
       if (task.state === 'running') task.abort(reason);
-      else this.settle(task);
+      else this.finish(task, 'dropped');
     }
     if (names.length > 0) this.log('warn', () => messages.shutdownDeadline(this.shutdownTimeout, names));
     this.resolveDrainWaiters();

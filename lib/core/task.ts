@@ -23,6 +23,13 @@ export interface Task<A extends unknown[] = any[]> {
    * task outlives `shutdownTimeout`. Pass it to `fetch`, streams and timers to stop early.
    */
   readonly signal: AbortSignal;
+  /**
+   * The current (or last) attempt, from 1; 0 until the task first starts. Above 1 only with
+   * `retry`. Each attempt gets a fresh `signal` if a timeout aborted the last one.
+   */
+  readonly attempt: number;
+  /** The group whose `concurrency`, `queueLimit` and statistics the task shares: its `group`, else its name. */
+  readonly group: string;
 }
 
 const decorated = new WeakMap<object, TaskConfig>();

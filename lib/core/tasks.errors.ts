@@ -1,3 +1,5 @@
+import { messages } from './tasks.messages.js';
+
 /**
  * Base class of every error nestjs-tasks throws: bad input to the public API,
  * and calls made where they cannot work (for example `afterResponse` outside a
@@ -14,4 +16,59 @@
  */
 export class TasksError extends Error {
   override readonly name: string = this.constructor.name;
+}
+
+/**
+ * The reason a task's `signal` aborts with, and the error its attempt fails with, when the attempt
+ * outlives the task's `timeout`. `onError` receives it after the last attempt.
+ *
+ * @example
+ * ```ts
+ * onError: (task, error) => {
+ *   if (error instanceof TaskTimeoutError) metrics.increment('task_timeout', { task: task.name });
+ * }
+ * ```
+ */
+export class TaskTimeoutError extends TasksError {
+  constructor(
+    /** The task's name. */
+    readonly taskName: string,
+    /** The limit it outlived, in milliseconds. */
+    readonly timeout: number,
+    /** The attempt that timed out (1-based). */
+    readonly attempt: number,
+  ) {
+    super(messages.timedOut(taskName, timeout, attempt));
+  }
+}
+
+/**
+ * Thrown by `schedule()` and `call()` when the task's group already has `queueLimit` tasks
+ * waiting: the task is not scheduled. Answer 503 (or retry later) where it reaches you.
+ *
+ * @example
+ * ```ts
+ * @Catch(TaskQueueFullError)
+ * export class QueueFullFilter implements ExceptionFilter {
+ *   catch(error: TaskQueueFullError, host: ArgumentsHost) {
+ *     throw new ServiceUnavailableException(error.message);
+ *   }
+ * }
+ * ```
+ */
+export class TaskQueueFullError extends TasksError {
+  constructor(
+    /** The name of the task that was refused. */
+    readonly taskName: string,
+    /** Its group. */
+    readonly group: string,
+    /** The group's `queueLimit`. */
+    readonly queueLimit: number,
+    /** Tasks of the group queued for a concurrency slot. */
+    readonly queued: number,
+    /** afterRoute/afterResponse tasks of the group still waiting for their request. */
+    readonly pending: number,
+  ) {
+    super(messages.queueFull(taskName, group, queueLimit, queued, pending));
+  }
 }

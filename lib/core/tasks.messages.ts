@@ -134,6 +134,26 @@ export const messages = {
     `Task "${name}" was not run: the application is shutting down and the task is not shielded.`,
   shutdownDeadline: (timeout: number, names: readonly string[]) =>
     `Shutdown timeout of ${timeout} ms reached; ${names.length} shielded task(s) still pending were aborted: ${names.map((name) => `"${name}"`).join(', ')}`,
+  badRetry: (value: unknown) =>
+    messages.expected(
+      '`retry`',
+      "a number of attempts >= 1, false, or an object such as `{ attempts: 3, delay: 1000, backoff: 'exponential' }`",
+      value,
+    ),
+  badMaxConcurrency: (value: unknown) =>
+    messages.expected('`maxConcurrency`', 'an integer >= 1, or Infinity (or undefined)', value),
+  timedOut: (name: string, timeout: number, attempt: number) =>
+    `Task "${name}" timed out: attempt ${attempt} ran longer than its timeout of ${timeout} ms.`,
+  stillRunningAfterTimeout: (name: string, timeout: number) =>
+    `Task "${name}" is still running after its timeout of ${timeout} ms: its function does not stop on \`currentTask().signal\`. It no longer counts for onIdle(), the shutdown drain or its concurrency slot; pass the signal to fetch, streams and timers so that it stops.`,
+  retrying: (name: string, attempt: number, attempts: number, delay: number, error: unknown) =>
+    `Task "${name}" attempt ${attempt} of ${attempts} failed: ${describeError(error)}. Retrying in ${Math.round(delay)} ms.`,
+  retryIfFailed: (name: string, error: unknown) =>
+    `The retryIf of task "${name}" threw (${describeError(error)}): the task is not retried.`,
+  droppedRetrying: (name: string, attempt: number) =>
+    `Task "${name}" was not retried after attempt ${attempt}: the application is shutting down and the task is not shielded.`,
+  queueFull: (name: string, group: string, limit: number, queued: number, pending: number) =>
+    `Task "${name}" was not scheduled: group "${group}" already has ${queued + pending} task(s) waiting (${queued} queued for a concurrency slot, ${pending} waiting for their request), its queueLimit of ${limit}. Answer 503 and let the client retry (catch TaskQueueFullError in an exception filter), or raise \`queueLimit\` or \`concurrency\` for the group.`,
   shutdownWaiting: (count: number, timeout: number) =>
     `Waiting up to ${timeout} ms for ${count} shielded task(s) to finish`,
 } as const;

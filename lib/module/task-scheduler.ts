@@ -146,7 +146,7 @@ export class TaskScheduler implements ConfiguredScheduler {
     return new TaskScheduler(this.runner, this.mode, merged);
   }
 
-  /** The one way in for `call()` and `schedule()`: creates the task, then starts or queues it. */
+  /** The one way in for `call()` and `schedule()`: creates the task, admits it, then starts it or hands it to its request. */
   private enqueue(
     fn: (...args: never[]) => unknown,
     args: readonly unknown[],
@@ -154,26 +154,20 @@ export class TaskScheduler implements ConfiguredScheduler {
     via: Via,
   ): Task {
     const mode = this.mode;
-    const task = this.runner.create(fn, args, callSite, mode !== 'immediate');
+    const task = this.runner.create(fn, args, callSite);
     if (mode === 'immediate') {
+      this.runner.admit(task, false);
       this.runner.start(task);
       return task;
     }
     const request = requestStorage.getStore();
-    if (request === undefined || request === CONTEXT_LOST) {
-      // Created first so that the message names the task as it would have been named.
-      const message =
-        request === undefined
-          ? messages.outsideRequest(mode, task.name, via)
-          : messages.contextLost(mode, task.name, via);
-      this.runner.drop(task, message);
-      throw new TasksError(message);
-    }
+    // Checked once the task exists, so that the message names it as it would have been named.
+    if (request === undefined) this.runner.refuse(task, messages.outsideRequest(mode, task.name, via));
+    if (request === CONTEXT_LOST) this.runner.refuse(task, messages.contextLost(mode, task.name, via));
     if (!request.tracked && task.config.always !== true) {
-      const message = messages.untrackedRequest(mode, task.name, via);
-      this.runner.drop(task, message);
-      throw new TasksError(message);
+      this.runner.refuse(task, messages.untrackedRequest(mode, task.name, via));
     }
+    this.runner.admit(task, true);
     request.add(mode, task);
     return task;
   }

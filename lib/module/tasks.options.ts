@@ -26,6 +26,13 @@ export interface TasksModuleOptions extends TaskOptions {
    * ```
    */
   readonly shutdownTimeout?: number | string;
+  /**
+   * The most tasks running at once, all groups together: an integer >= 1, or `Infinity`. Tasks
+   * over it wait in their group's queue; when a slot frees, the task that has waited longest
+   * (among groups under their own `concurrency`) starts. A numeric string is accepted too.
+   * @default Infinity
+   */
+  readonly maxConcurrency?: number | string;
 }
 
 /** What a {@link TasksOptionsFactory} or a `useFactory` function returns. */
@@ -71,15 +78,24 @@ export interface ResolvedTasksOptions {
   /** The global config layer. */
   readonly config: TaskConfig;
   readonly shutdownTimeout: number;
+  readonly maxConcurrency: number;
 }
 
-const MODULE_FIELDS = [...TASK_FIELDS, 'shutdownTimeout'];
+const MODULE_FIELDS = [...TASK_FIELDS, 'shutdownTimeout', 'maxConcurrency'];
 
 /** Validates user options and fills defaults: the one place module options are merged. */
 export function resolveTasksOptions(options: TasksModuleOptions | TaskConfig = {}): ResolvedTasksOptions {
   assertTaskOptions(options, 'TasksModule options', MODULE_FIELDS);
-  const { shutdownTimeout = DEFAULT_SHUTDOWN_TIMEOUT, ...taskOptions } = options as TasksModuleOptions;
-  return { config: new TaskConfig(taskOptions), shutdownTimeout: parseShutdownTimeout(shutdownTimeout) };
+  const {
+    shutdownTimeout = DEFAULT_SHUTDOWN_TIMEOUT,
+    maxConcurrency = Infinity,
+    ...taskOptions
+  } = options as TasksModuleOptions;
+  return {
+    config: new TaskConfig(taskOptions),
+    shutdownTimeout: parseShutdownTimeout(shutdownTimeout),
+    maxConcurrency: parseMaxConcurrency(maxConcurrency),
+  };
 }
 
 /** Digits with an optional decimal part, or `Infinity`: what a numeric environment value looks like. */
@@ -90,6 +106,15 @@ function parseShutdownTimeout(value: unknown): number {
   const parsed = typeof value === 'string' && NUMERIC_STRING.test(value.trim()) ? Number(value) : value;
   if (typeof parsed !== 'number' || Number.isNaN(parsed) || parsed < 0) {
     throw new TasksError(messages.badShutdownTimeout(value));
+  }
+  return parsed;
+}
+
+/** An integer >= 1 or Infinity, or a string holding one. */
+function parseMaxConcurrency(value: unknown): number {
+  const parsed = typeof value === 'string' && NUMERIC_STRING.test(value.trim()) ? Number(value) : value;
+  if (typeof parsed !== 'number' || !(parsed === Infinity || (Number.isInteger(parsed) && parsed >= 1))) {
+    throw new TasksError(messages.badMaxConcurrency(value));
   }
   return parsed;
 }

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { TasksStats } from '../control/task-groups.js';
 import { TaskRunner } from '../core/task-runner.js';
 import { TaskScheduler } from './task-scheduler.js';
 
@@ -40,8 +41,9 @@ export class TasksService extends TaskScheduler {
   }
 
   /**
-   * Resolves when no task is pending or running — at once if none is. Counts every task
-   * scheduled and not yet settled, including deferred tasks still waiting for their request.
+   * Resolves when no task is pending, queued, running or retrying — at once if none is. Counts
+   * every task scheduled and not yet settled, including deferred tasks still waiting for their
+   * request, tasks waiting for a concurrency slot and tasks waiting for their next attempt.
    * Never rejects.
    *
    * @example
@@ -52,6 +54,24 @@ export class TasksService extends TaskScheduler {
    */
   onIdle(): Promise<void> {
     return this.runner.onIdle();
+  }
+
+  /**
+   * How many tasks are pending, queued, running and retrying now, and how many ended each way
+   * since start-up: in total and per group. Cheap enough to poll every second (it walks the
+   * groups, never the tasks).
+   *
+   * @example
+   * ```ts
+   * @Get('health/tasks')
+   * stats() {
+   *   const { queued, running, failed, groups } = this.tasks.stats();
+   *   return { queued, running, failed, emails: groups.send_email };
+   * }
+   * ```
+   */
+  stats(): TasksStats {
+    return this.runner.stats();
   }
 
   /**

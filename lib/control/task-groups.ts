@@ -1,0 +1,158 @@
+import type { ScheduledTask } from '../core/scheduled-task.js';
+
+/**
+ * How many tasks are in each state, and how many ended each way. The live states (`pending`,
+ * `queued`, `running`, `retrying`) count the tasks in them now; the outcomes count since start-up.
+ * Their sum is the number of tasks scheduled.
+ */
+export interface TaskCounts {
+  /** afterRoute/afterResponse tasks waiting for their request. */
+  readonly pending: number;
+  /** Tasks waiting for a concurrency slot. */
+  readonly queued: number;
+  /** Tasks whose function (or `onError`) is running. */
+  readonly running: number;
+  /** Tasks waiting for their next attempt. */
+  readonly retrying: number;
+  /** Tasks whose last attempt succeeded. */
+  readonly succeeded: number;
+  /** Tasks whose last attempt failed (other than by timing out). */
+  readonly failed: number;
+  /** Tasks whose last attempt timed out. */
+  readonly timedOut: number;
+  /** Tasks never run, or not run again: by a failed request, at shutdown, or at its deadline. */
+  readonly dropped: number;
+  /** Tasks stopped by the library's abort at shutdown (not failures). */
+  readonly aborted: number;
+}
+
+/**
+ * What `tasks.stats()` returns: the counts of all tasks, whether shutdown has begun, and the
+ * counts of each group (a task's `group`, else its name).
+ *
+ * @example
+ * ```ts
+ * const { queued, running, groups } = tasks.stats();
+ * metrics.gauge('email_queue', groups.send_email?.queued ?? 0);
+ * ```
+ */
+export interface TasksStats extends TaskCounts {
+  /** Whether the shutdown drain has begun: new unshielded tasks are refused. */
+  readonly shuttingDown: boolean;
+  /**
+   * The counts per group. A group is listed while it has live tasks, and afterwards until more
+   * than 1,000 groups are known, when the idle ones are forgotten oldest first (their counts stay
+   * in the totals).
+   */
+  readonly groups: Readonly<Record<string, TaskCounts>>;
+}
+
+/** A task's live states and outcomes: the keys of {@link TaskCounts}. */
+export type CountKey = keyof TaskCounts;
+
+/** Mutable counters (internal). */
+export class Counter implements Record<CountKey, number> {
+  pending = 0;
+  queued = 0;
+  running = 0;
+  retrying = 0;
+  succeeded = 0;
+  failed = 0;
+  timedOut = 0;
+  dropped = 0;
+  aborted = 0;
+
+  live(): number {
+    return this.pending + this.queued + this.running + this.retrying;
+  }
+
+  snapshot(): TaskCounts {
+    const { pending, queued, running, retrying, succeeded, failed, timedOut, dropped, aborted } = this;
+    return { pending, queued, running, retrying, succeeded, failed, timedOut, dropped, aborted };
+  }
+}
+
+/** One group: its counters and its first-in first-out queue of tasks waiting for a slot. */
+export class TaskGroup extends Counter {
+  /** Waiting tasks from `head` on; earlier entries are spent. Tasks dropped while queued are skipped. */
+  private queue: ScheduledTask[] = [];
+  private head = 0;
+
+  constructor(readonly name: string) {
+    super();
+  }
+
+  push(task: ScheduledTask): void {
+    this.queue.push(task);
+  }
+
+  /** The first task still queued, or undefined. */
+  peek(): ScheduledTask | undefined {
+    while (this.head < this.queue.length) {
+      const task = this.queue[this.head];
+      if (task.state === 'queued') return task;
+      this.advance();
+    }
+    return undefined;
+  }
+
+  /** Removes the first task (the one `peek()` returned). */
+  advance(): void {
+    this.queue[this.head++] = undefined as unknown as ScheduledTask;
+    if (this.head === this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
+
+/** Groups kept before the idle ones are forgotten. */
+const MAX_GROUPS = 1000;
+
+/** Every group by name, and the totals: O(groups) to read, O(1) per task. */
+export class TaskGroups {
+  readonly total = new Counter();
+  private readonly byName = new Map<string, TaskGroup>();
+  private sweepAt = MAX_GROUPS;
+
+  get(name: string): TaskGroup {
+    let group = this.byName.get(name);
+    if (group === undefined) {
+      if (this.byName.size >= this.sweepAt) this.forgetIdle();
+      this.byName.set(name, (group = new TaskGroup(name)));
+    }
+    return group;
+  }
+
+  /** Moves a task from one count to another, in its group and in the totals. */
+  move(group: TaskGroup, from: CountKey | undefined, to: CountKey): void {
+    if (from !== undefined) {
+      group[from]--;
+      this.total[from]--;
+    }
+    group[to]++;
+    this.total[to]++;
+  }
+
+  values(): IterableIterator<TaskGroup> {
+    return this.byName.values();
+  }
+
+  snapshot(shuttingDown: boolean): TasksStats {
+    const groups: Record<string, TaskCounts> = {};
+    for (const [name, group] of this.byName) groups[name] = group.snapshot();
+    return { ...this.total.snapshot(), shuttingDown, groups };
+  }
+
+  /** Forgets idle groups, oldest first; if too many are live, waits until the map doubles. */
+  private forgetIdle(): void {
+    for (const [name, group] of this.byName) {
+      if (this.byName.size < MAX_GROUPS * 0.75) break;
+      if (group.live() === 0) this.byName.delete(name);
+    }
+    this.sweepAt = Math.max(MAX_GROUPS, this.byName.size * 2);
+  }
+}
