@@ -40,9 +40,9 @@ export interface TasksStats extends TaskCounts {
   /** Whether the shutdown drain has begun: new unshielded tasks are refused. */
   readonly shuttingDown: boolean;
   /**
-   * The counts per group. A group is listed while it has live tasks, and afterwards until more
-   * than 1,000 groups are known, when the idle ones are forgotten oldest first (their counts stay
-   * in the totals).
+   * The counts per group. While more than 1,000 groups are known (names made per call, such as
+   * `` `invoice_${id}` ``), a group is forgotten as soon as it has no live task: its counts stay
+   * in the totals, and it starts again from zero if it is used again.
    */
   readonly groups: Readonly<Record<string, TaskCounts>>;
 }
@@ -109,25 +109,21 @@ export class TaskGroup extends Counter {
   }
 }
 
-/** Groups kept before the idle ones are forgotten. */
+/** Groups kept: past this many, a group is forgotten as soon as it has no live task. */
 const MAX_GROUPS = 1000;
 
 /** Every group by name, and the totals: O(groups) to read, O(1) per task. */
 export class TaskGroups {
   readonly total = new Counter();
   private readonly byName = new Map<string, TaskGroup>();
-  private sweepAt = MAX_GROUPS;
 
   get(name: string): TaskGroup {
     let group = this.byName.get(name);
-    if (group === undefined) {
-      if (this.byName.size >= this.sweepAt) this.forgetIdle();
-      this.byName.set(name, (group = new TaskGroup(name)));
-    }
+    if (group === undefined) this.byName.set(name, (group = new TaskGroup(name)));
     return group;
   }
 
-  /** Moves a task from one count to another, in its group and in the totals. */
+  /** Moves a task from one live count to another (or into `pending`), in its group and in the totals. */
   move(group: TaskGroup, from: CountKey | undefined, to: CountKey): void {
     if (from !== undefined) {
       group[from]--;
@@ -137,22 +133,17 @@ export class TaskGroups {
     this.total[to]++;
   }
 
-  values(): IterableIterator<TaskGroup> {
-    return this.byName.values();
+  /** Counts a task's outcome; forgets its group if it is idle and too many groups are known. */
+  settle(group: TaskGroup, from: CountKey, outcome: CountKey): void {
+    this.move(group, from, outcome);
+    if (this.byName.size > MAX_GROUPS && group.live() === 0 && this.byName.get(group.name) === group) {
+      this.byName.delete(group.name);
+    }
   }
 
   snapshot(shuttingDown: boolean): TasksStats {
     const groups: Record<string, TaskCounts> = {};
     for (const [name, group] of this.byName) groups[name] = group.snapshot();
     return { ...this.total.snapshot(), shuttingDown, groups };
-  }
-
-  /** Forgets idle groups, oldest first; if too many are live, waits until the map doubles. */
-  private forgetIdle(): void {
-    for (const [name, group] of this.byName) {
-      if (this.byName.size < MAX_GROUPS * 0.75) break;
-      if (group.live() === 0) this.byName.delete(name);
-    }
-    this.sweepAt = Math.max(MAX_GROUPS, this.byName.size * 2);
   }
 }

@@ -194,6 +194,8 @@ export class TaskRunner {
    * a suspended frame.
    */
   private readonly execute = (task: ScheduledTask): void => {
+    // Here, in the scheduling context, whatever timer or slot later starts the next attempt.
+    if (task.release === undefined && this.mayRetry(task)) this.armRelease(task);
     const timeout = task.config.timeout;
     if (timeout !== undefined && timeout !== Infinity) {
       this.executeTimed(task, timeout);
@@ -273,6 +275,11 @@ export class TaskRunner {
     void this.fail(task, error).then(() => this.finish(task, timedOut ? 'timedOut' : 'failed'));
   }
 
+  private mayRetry(task: ScheduledTask): boolean {
+    const policy = retryPolicyOf(task.config);
+    return policy !== undefined && task.attempt < policy.attempts;
+  }
+
   /**
    * The retry policy if the failed attempt is followed by another (attempts left, shutdown not
    * stopping it, `retryIf` agreeing), else undefined.
@@ -295,8 +302,8 @@ export class TaskRunner {
   }
 
   /**
-   * Frees the task's slot and starts its next attempt after the backoff delay. The timer is made
-   * here, in the context where the task was scheduled, so the next attempt starts there too.
+   * Frees the task's slot and starts its next attempt after the backoff delay, through the
+   * release `execute` made in the scheduling context (whatever context a timer keeps).
    */
   private retryLater(task: ScheduledTask, policy: RetryPolicy, error: unknown): void {
     const delay = retryDelay(policy, task.attempt);
@@ -357,7 +364,7 @@ export class TaskRunner {
       clearTimeout(task.timer);
       task.timer = undefined;
     }
-    this.groups.move(task.counts, state as CountKey, outcome);
+    this.groups.settle(task.counts, state as CountKey, outcome);
     task.state = 'settled';
     this.live.delete(task);
     if (task.config.shield && --this.shieldedLive === 0) this.resolveDrainWaiters();

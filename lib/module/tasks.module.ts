@@ -12,6 +12,7 @@ import { TasksMiddleware } from '../contexts/tasks.middleware.js';
 import {
   asyncOptionsProviders,
   resolveTasksOptions,
+  type ResolvedTasksOptions,
   type TasksModuleAsyncOptions,
   type TasksModuleOptions,
 } from './tasks.options.js';
@@ -19,12 +20,32 @@ import { TasksService } from './tasks.service.js';
 import { TasksShutdown } from './tasks.shutdown.js';
 
 /**
- * The modules `forRoot()` returned, by options (`onError` by identity): identical calls return
+ * The modules `forRoot()` returned, by options (functions by identity): identical calls return
  * the same object, which Nest installs once whatever its module id algorithm (by default, Nest
  * 11 and 12 make one module per object). Different options are refused at start-up.
  */
-const forRootCalls = new WeakMap<object, Map<string, DynamicModule>>();
-const NO_HANDLER = {};
+const forRootCalls = new Map<string, DynamicModule>();
+/** A number per function given in the options, so that equal options give one key. */
+const functionIds = new WeakMap<object, number>();
+let lastFunctionId = 0;
+
+function idOf(fn: unknown): number | undefined {
+  if (typeof fn !== 'function') return undefined;
+  let id = functionIds.get(fn);
+  if (id === undefined) functionIds.set(fn, (id = ++lastFunctionId));
+  return id;
+}
+
+/** The options as a string: equal for equal values and the same functions. */
+function keyOf(resolved: ResolvedTasksOptions): string {
+  const { name, shield, always, onError, timeout, retry, concurrency, queueLimit, group } = resolved.config;
+  const retryKey =
+    typeof retry === 'object'
+      ? [retry.attempts, retry.delay, retry.backoff, retry.maxDelay, retry.jitter, idOf(retry.retryIf)].map(String)
+      : String(retry);
+  const numbers = [timeout, concurrency, queueLimit, resolved.shutdownTimeout, resolved.maxConcurrency].map(String);
+  return JSON.stringify([name, shield, always, group, idOf(onError), retryKey, numbers]);
+}
 
 const PROVIDERS: Provider[] = [
   TaskRunner,
@@ -54,13 +75,10 @@ export class TasksModule implements NestModule {
    */
   static forRoot(options: TasksModuleOptions | TaskConfig = {}): DynamicModule {
     const resolved = resolveTasksOptions(options);
-    const { name, shield, always, onError } = resolved.config;
-    const key = JSON.stringify([name, shield, always, String(resolved.shutdownTimeout)]);
-    let byKey = forRootCalls.get(onError ?? NO_HANDLER);
-    if (byKey === undefined) forRootCalls.set(onError ?? NO_HANDLER, (byKey = new Map()));
-    let module = byKey.get(key);
+    const key = keyOf(resolved);
+    let module = forRootCalls.get(key);
     if (module === undefined)
-      byKey.set(key, (module = TasksModule.build([{ provide: TASKS_OPTIONS, useValue: resolved }])));
+      forRootCalls.set(key, (module = TasksModule.build([{ provide: TASKS_OPTIONS, useValue: resolved }])));
     return module;
   }
 
