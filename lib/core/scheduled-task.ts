@@ -3,6 +3,7 @@ import type { Task } from './task.js';
 import type { TaskConfig } from './task-config.js';
 import type { TaskRunner } from './task-runner.js';
 import { ANONYMOUS_TASK } from './tasks.constants.js';
+import type { TaskMode } from './tasks.messages.js';
 
 /**
  * Where a task is in its life. Every transition goes through the TaskRunner: `pending` (a
@@ -24,6 +25,7 @@ export class ScheduledTask implements Task {
     readonly func: (...args: unknown[]) => unknown,
     readonly args: readonly unknown[],
     readonly config: TaskConfig,
+    readonly mode: TaskMode,
     groups: { get(name: string): TaskGroup },
   ) {
     this.name = config.name ?? nameOf(func);

@@ -3,18 +3,18 @@ import { Limiter } from '../control/limiter.js';
 import { retryDelay, type RetryPolicy } from '../control/retry-policy.js';
 import { TaskGroups, type CountKey, type TasksStats } from '../control/task-groups.js';
 import { taskStorage } from './current-task.js';
+import type { TaskObserver, TaskOutcome } from './task-observer.js';
 import { ScheduledTask } from './scheduled-task.js';
 import { decoratedConfig, isUnboundMethod } from './task.js';
 import { retryPolicyOf, type TaskConfig } from './task-config.js';
 import { LOGGER_CONTEXT, TASKS_OPTIONS } from './tasks.constants.js';
 import { TaskTimeoutError, TasksError } from './tasks.errors.js';
-import { describeError, errorName, messages, stackOf } from './tasks.messages.js';
+import { describeError, errorName, messages, stackOf, type TaskMode } from './tasks.messages.js';
 import type { ResolvedTasksOptions } from '../module/tasks.options.js';
 
 type Phase = 'running' | 'draining' | 'closed';
 
-/** How a task ended: the outcome counters of {@link TasksStats}. */
-type Outcome = 'succeeded' | 'failed' | 'timedOut' | 'dropped' | 'aborted';
+type Outcome = TaskOutcome;
 
 /** A state a task can move to before it settles. */
 type LiveState = 'pending' | 'queued' | 'running' | 'retrying';
@@ -46,6 +46,8 @@ export class TaskRunner {
   private readonly shutdownTimeout: number;
   private readonly groups = new TaskGroups();
   private readonly limiter: Limiter;
+  /** Registered observers; undefined while there are none, so that they cost nothing unused. */
+  private observers?: TaskObserver[];
 
   constructor(@Inject(TASKS_OPTIONS) private readonly options: ResolvedTasksOptions) {
     const timeout = options.shutdownTimeout;
@@ -54,15 +56,27 @@ export class TaskRunner {
   }
 
   /** Validates `fn` and merges the config layers: the task, not yet scheduled. */
-  create(fn: (...args: never[]) => unknown, args: readonly unknown[], callSite: TaskConfig | undefined): ScheduledTask {
+  create(
+    fn: (...args: never[]) => unknown,
+    args: readonly unknown[],
+    callSite: TaskConfig | undefined,
+    mode: TaskMode,
+  ): ScheduledTask {
     if (typeof fn !== 'function') throw new TasksError(messages.notAFunction(fn));
-    return new ScheduledTask(
-      this,
-      fn as (...args: unknown[]) => unknown,
-      args,
-      this.configFor(fn, callSite),
-      this.groups,
-    );
+    const func = fn as (...args: unknown[]) => unknown;
+    return new ScheduledTask(this, func, args, this.configFor(fn, callSite), mode, this.groups);
+  }
+
+  /**
+   * Registers hooks into every task's life (for nestjs-tasks' integrations); returns the function
+   * that removes them.
+   */
+  observe(observer: TaskObserver): () => void {
+    this.observers = [...(this.observers ?? []), observer];
+    return () => {
+      const rest = this.observers?.filter((candidate) => candidate !== observer) ?? [];
+      this.observers = rest.length === 0 ? undefined : rest;
+    };
   }
 
   /**
@@ -76,6 +90,7 @@ export class TaskRunner {
     this.live.add(task);
     this.groups.move(task.counts, undefined, 'pending');
     if (task.config.shield) this.shieldedLive++;
+    if (this.observers !== undefined) this.notify((observer) => observer.scheduled?.(task));
   }
 
   /** Refuses a created task at the call: it was never scheduled. Logs the reason at debug level. */
@@ -90,6 +105,10 @@ export class TaskRunner {
       this.drop(task, messages.droppedShutdown(task.name));
       return;
     }
+    if (this.observers !== undefined && task.attempt === 0 && this.intercepted(task)) {
+      this.drop(task, messages.intercepted(task.name));
+      return;
+    }
     if (this.limiter.canStart(task)) {
       this.run(task);
       return;
@@ -102,7 +121,7 @@ export class TaskRunner {
   /** Settles a task that will not run (again), saying why at debug level. */
   drop(task: ScheduledTask, reason: string): void {
     this.log('debug', () => reason);
-    this.finish(task, 'dropped');
+    this.finish(task, 'dropped', reason);
   }
 
   /** Resolves when no task is pending, queued, running or retrying; at once if none is. Never rejects. */
@@ -203,20 +222,37 @@ export class TaskRunner {
     }
     let result: unknown;
     try {
-      result = taskStorage.run(task, task.func, ...task.args);
+      result = this.observers === undefined ? taskStorage.run(task, task.func, ...task.args) : this.callObserved(task);
     } catch (error) {
       this.attemptFailed(task, error);
       return;
     }
     if (result === null || (typeof result !== 'object' && typeof result !== 'function')) {
-      this.finish(task, 'succeeded');
+      this.succeeded(task);
       return;
     }
     Promise.resolve(result).then(
-      () => this.finish(task, 'succeeded'),
+      () => this.succeeded(task),
       (error: unknown) => this.attemptFailed(task, error),
     );
   };
+
+  /** The attempt's function called through every observer's `around` hook. */
+  private callObserved(task: ScheduledTask): unknown {
+    let run = (): unknown => taskStorage.run(task, task.func, ...task.args);
+    for (const observer of this.observers ?? []) {
+      const around = observer.around;
+      if (around === undefined) continue;
+      const inner = run;
+      run = () => around.call(observer, task, inner);
+    }
+    return run();
+  }
+
+  private succeeded(task: ScheduledTask): void {
+    if (this.observers !== undefined) this.notify((observer) => observer.attemptEnded?.(task, undefined, false));
+    this.finish(task, 'succeeded');
+  }
 
   /** One attempt raced against the task's timeout: whichever ends first ends the attempt. */
   private executeTimed(task: ScheduledTask, timeout: number): void {
@@ -224,14 +260,14 @@ export class TaskRunner {
     task.timer = setTimeout(() => this.timedOut(task, timeout, attempt), timeout);
     let result: unknown;
     try {
-      result = taskStorage.run(task, task.func, ...task.args);
+      result = this.observers === undefined ? taskStorage.run(task, task.func, ...task.args) : this.callObserved(task);
     } catch (error) {
       if (this.attemptEnded(task, attempt)) this.attemptFailed(task, error);
       return;
     }
     Promise.resolve(result).then(
       () => {
-        if (this.attemptEnded(task, attempt)) this.finish(task, 'succeeded');
+        if (this.attemptEnded(task, attempt)) this.succeeded(task);
       },
       (error: unknown) => {
         if (this.attemptEnded(task, attempt)) this.attemptFailed(task, error);
@@ -262,9 +298,10 @@ export class TaskRunner {
 
   /** An attempt failed: stop (the library's abort), retry, or hand the error over and settle. */
   private attemptFailed(task: ScheduledTask, error: unknown, timedOut = false): void {
+    if (this.observers !== undefined) this.notify((observer) => observer.attemptEnded?.(task, error, timedOut));
     if (!timedOut && task.aborted && isAbortOf(task, error)) {
       this.log('warn', () => messages.stoppedByAbort(task.name, describeError(task.signal.reason)));
-      this.finish(task, 'aborted');
+      this.finish(task, 'aborted', task.signal.reason);
       return;
     }
     const policy = this.retryPolicyFor(task, error);
@@ -272,7 +309,7 @@ export class TaskRunner {
       this.retryLater(task, policy, error);
       return;
     }
-    void this.fail(task, error).then(() => this.finish(task, timedOut ? 'timedOut' : 'failed'));
+    void this.fail(task, error).then(() => this.finish(task, timedOut ? 'timedOut' : 'failed', error));
   }
 
   private mayRetry(task: ScheduledTask): boolean {
@@ -357,7 +394,7 @@ export class TaskRunner {
   }
 
   /** Where every task settles, once: counts its outcome, frees its slot, wakes the waiters. */
-  private finish(task: ScheduledTask, outcome: Outcome): void {
+  private finish(task: ScheduledTask, outcome: Outcome, detail?: unknown): void {
     const state = task.state;
     if (state === 'settled') return;
     if (task.timer !== undefined) {
@@ -368,12 +405,37 @@ export class TaskRunner {
     task.state = 'settled';
     this.live.delete(task);
     if (task.config.shield && --this.shieldedLive === 0) this.resolveDrainWaiters();
+    if (this.observers !== undefined) this.notify((observer) => observer.settled?.(task, outcome, detail));
     if (state === 'running') this.slotFreed(task);
     if (this.live.size === 0 && this.idleWaiters.length > 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
       for (const resolve of waiters) resolve();
     }
+  }
+
+  /** Calls a hook of every observer; a hook that throws is logged, never passed on. */
+  private notify(hook: (observer: TaskObserver) => void): void {
+    for (const observer of this.observers ?? []) {
+      try {
+        hook(observer);
+      } catch (error) {
+        this.log(
+          'error',
+          () => messages.observerFailed(error),
+          () => stackOf(error),
+        );
+      }
+    }
+  }
+
+  /** Whether an observer holds the task instead of letting it run (the testing kit's capture mode). */
+  private intercepted(task: ScheduledTask): boolean {
+    let held = false;
+    this.notify((observer) => {
+      if (observer.intercept?.(task) === true) held = true;
+    });
+    return held;
   }
 
   /** Starts the queued tasks that the slot `task` left may now run. */
@@ -400,7 +462,7 @@ export class TaskRunner {
       names.push(task.name);
       const reason = messages.shutdownDeadline(this.shutdownTimeout, [task.name]);
       if (task.state === 'running') task.abort(reason);
-      else this.finish(task, 'dropped');
+      else this.finish(task, 'dropped', reason);
     }
     if (names.length > 0) this.log('warn', () => messages.shutdownDeadline(this.shutdownTimeout, names));
     this.resolveDrainWaiters();

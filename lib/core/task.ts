@@ -1,6 +1,6 @@
 import { TaskConfig, type TaskOptions } from './task-config.js';
 import { TasksError } from './tasks.errors.js';
-import { messages } from './tasks.messages.js';
+import { messages, type TaskMode } from './tasks.messages.js';
 
 /**
  * A scheduled task, as returned by `schedule()` and handed to `onError` handlers.
@@ -28,6 +28,8 @@ export interface Task<A extends unknown[] = any[]> {
    * `retry`. Each attempt gets a fresh `signal` if a timeout aborted the last one.
    */
   readonly attempt: number;
+  /** When it was scheduled to start: `'immediate'`, `'afterRoute'` or `'afterResponse'`. */
+  readonly mode: TaskMode;
   /** The group whose `concurrency`, `queueLimit` and statistics the task shares: its `group`, else its name. */
   readonly group: string;
 }

@@ -154,6 +154,8 @@ export const messages = {
     `Task "${name}" was not retried after attempt ${attempt}: the application is shutting down and the task is not shielded.`,
   queueFull: (name: string, group: string, limit: number, queued: number, pending: number) =>
     `Task "${name}" was not scheduled: group "${group}" already has ${queued + pending} task(s) waiting (${queued} queued for a concurrency slot, ${pending} waiting for their request), its queueLimit of ${limit}. Answer 503 and let the client retry (catch TaskQueueFullError in an exception filter), or raise \`queueLimit\` or \`concurrency\` for the group.`,
+  intercepted: (name: string) => `Task "${name}" was captured, not run (the testing kit's capture mode).`,
+  observerFailed: (error: unknown) => `A nestjs-tasks observer hook failed: ${describeError(error)}`,
   shutdownWaiting: (count: number, timeout: number) =>
     `Waiting up to ${timeout} ms for ${count} shielded task(s) to finish`,
 } as const;

@@ -154,7 +154,7 @@ export class TaskScheduler implements ConfiguredScheduler {
     via: Via,
   ): Task {
     const mode = this.mode;
-    const task = this.runner.create(fn, args, callSite);
+    const task = this.runner.create(fn, args, callSite, mode);
     if (mode === 'immediate') {
       this.runner.admit(task, false);
       this.runner.start(task);

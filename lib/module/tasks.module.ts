@@ -110,7 +110,8 @@ export class TasksModule implements NestModule {
       global: true,
       imports: [DiscoveryModule],
       providers: [...optionsProviders, ...PROVIDERS],
-      exports: [TasksService],
+      // TaskRunner too, for the integrations (nestjs-tasks/testing, /opentelemetry): not public API.
+      exports: [TasksService, TaskRunner],
     };
   }
 
