@@ -110,7 +110,7 @@ describe.each(adapters)('task control over HTTP on %s', (adapter) => {
     await probe.waitFor('import:a:start');
     await t.http.get('/control/import/b').expect(200);
     await probe.waitFor('import:b:closed');
-    const held = ['c', 'd'].map((id) => t.http.get(`/control/import/${id}?hold=1`).then((response) => response));
+    const held = ['c', 'd'].map(async (id) => t.http.get(`/control/import/${id}?hold=1`));
     await Promise.all(['c', 'd'].map((id) => probe.waitFor(`import:${id}:scheduled`)));
     expect(group('imports')).toEqual(counts({ running: 1, queued: 1, pending: 2 }));
 
