@@ -18,16 +18,17 @@ export class Limiter {
   ) {}
 
   /**
-   * Throws a {@link TaskQueueFullError} when the task would have to wait and its group already
-   * has `queueLimit` tasks waiting. A deferred task always waits (for its request).
+   * The {@link TaskQueueFullError} to throw when the task would have to wait and its group
+   * already has `queueLimit` tasks waiting (a deferred task always waits, for its request);
+   * undefined when it is admitted.
    */
-  admit(task: ScheduledTask, deferred: boolean): void {
+  refusal(task: ScheduledTask, deferred: boolean): TaskQueueFullError | undefined {
     const limit = task.config.queueLimit;
-    if (limit === undefined || limit === Infinity) return;
+    if (limit === undefined || limit === Infinity) return undefined;
     const group = task.counts;
-    if (group.queued + group.pending < limit) return;
-    if (!deferred && this.canStart(task)) return;
-    throw new TaskQueueFullError(task.name, group.name, limit, group.queued, group.pending);
+    if (group.queued + group.pending < limit) return undefined;
+    if (!deferred && this.canStart(task)) return undefined;
+    return new TaskQueueFullError(task.name, group.name, limit, group.queued, group.pending);
   }
 
   /** Whether the task may start now: nobody queued before it, and a slot free in its group and overall. */

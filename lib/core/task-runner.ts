@@ -85,7 +85,11 @@ export class TaskRunner {
    */
   admit(task: ScheduledTask, deferred: boolean): void {
     if (this.phase === 'closed' && task.config.shield) throw new TasksError(messages.shieldedAfterShutdown(task.name));
-    this.limiter.admit(task, deferred);
+    const full = this.limiter.refusal(task, deferred);
+    if (full !== undefined) {
+      this.log('debug', () => full.message);
+      throw full;
+    }
     if (deferred) this.armRelease(task);
     this.live.add(task);
     this.groups.move(task.counts, undefined, 'pending');

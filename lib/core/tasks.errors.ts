@@ -49,9 +49,14 @@ export class TaskTimeoutError extends TasksError {
  * @example
  * ```ts
  * @Catch(TaskQueueFullError)
- * export class QueueFullFilter implements ExceptionFilter {
+ * export class TasksBusyFilter implements ExceptionFilter {
+ *   constructor(private readonly adapterHost: HttpAdapterHost) {}
+ *
  *   catch(error: TaskQueueFullError, host: ArgumentsHost) {
- *     throw new ServiceUnavailableException(error.message);
+ *     const { httpAdapter } = this.adapterHost;
+ *     const response: unknown = host.switchToHttp().getResponse();
+ *     httpAdapter.setHeader(response, 'Retry-After', '5');
+ *     httpAdapter.reply(response, { statusCode: 503, message: `Too busy: ${error.group}` }, 503);
  *   }
  * }
  * ```

@@ -133,7 +133,7 @@ export const messages = {
   droppedShutdown: (name: string) =>
     `Task "${name}" was not run: the application is shutting down and the task is not shielded.`,
   shutdownDeadline: (timeout: number, names: readonly string[]) =>
-    `Shutdown timeout of ${timeout} ms reached; ${names.length} shielded task(s) still pending were aborted: ${names.map((name) => `"${name}"`).join(', ')}`,
+    `Shutdown timeout of ${timeout} ms reached; ${names.length} shielded task(s) were still live (running ones aborted, waiting ones dropped): ${names.map((name) => `"${name}"`).join(', ')}`,
   badRetry: (value: unknown) =>
     messages.expected(
       '`retry`',
