@@ -12,6 +12,7 @@ import { TasksMiddleware } from '../contexts/tasks.middleware.js';
 import {
   asyncOptionsProviders,
   resolveTasksOptions,
+  type ResolvedTasksOptions,
   type TasksModuleAsyncOptions,
   type TasksModuleOptions,
 } from './tasks.options.js';
@@ -54,8 +55,8 @@ export class TasksModule implements NestModule {
    */
   static forRoot(options: TasksModuleOptions | TaskConfig = {}): DynamicModule {
     const resolved = resolveTasksOptions(options);
-    const { name, shield, always, onError } = resolved.config;
-    const key = JSON.stringify([name, shield, always, String(resolved.shutdownTimeout)]);
+    const onError = resolved.config.onError;
+    const key = optionsKey(resolved);
     let byKey = forRootCalls.get(onError ?? NO_HANDLER);
     if (byKey === undefined) forRootCalls.set(onError ?? NO_HANDLER, (byKey = new Map()));
     let module = byKey.get(key);
@@ -138,4 +139,24 @@ function importsTasksModule(imports: unknown): boolean {
   return (
     Array.isArray(imports) && imports.some((item) => (item as Partial<DynamicModule> | null)?.module === TasksModule)
   );
+}
+
+/**
+ * Every resolved option (numbers as text, so `Infinity` is not `null`; functions such as
+ * `retryIf` by identity): two forRoot() calls share a module only if all their options agree.
+ */
+function optionsKey({ config, shutdownTimeout, maxConcurrency }: ResolvedTasksOptions): string {
+  return JSON.stringify([{ ...config }, shutdownTimeout, maxConcurrency], (_key, value: unknown) => {
+    if (typeof value === 'number') return String(value);
+    return typeof value === 'function' ? functionId(value) : value;
+  });
+}
+
+const functionIds = new WeakMap<object, string>();
+let lastFunctionId = 0;
+
+function functionId(fn: object): string {
+  let id = functionIds.get(fn);
+  if (id === undefined) functionIds.set(fn, (id = `function #${++lastFunctionId}`));
+  return id;
 }
