@@ -126,7 +126,10 @@ describe.each(adapters)('task control over HTTP on %s', (adapter) => {
     expect(idsOf(probe, 'import', 'start')).toEqual(['a', 'b', expect.any(String), expect.any(String)]);
     expect(idsOf(probe, 'import', 'start').sort()).toEqual(['a', 'b', 'c', 'd']);
     expect(group('imports')).toEqual(counts({ succeeded: 4 }));
-    expect(t.logger.tasks('debug')).toEqual([]);
+    // The refusal is logged at debug like every refusal; no task was dropped.
+    expect(t.logger.tasks('debug').map((line) => line.message)).toEqual([
+      messages.queueFull('import', 'imports', 3, 1, 2),
+    ]);
     expect(t.logger.tasks('warn')).toEqual([]);
   });
 
