@@ -7,6 +7,7 @@ export type { TaskMode } from './core/tasks.messages.js';
 export type { TaskOutcome } from './core/task-observer.js';
 export { TaskScheduler, type ConfiguredScheduler, type MethodName, type TaskArgs } from './module/task-scheduler.js';
 export { TaskQueueFullError, TaskTimeoutError, TasksError } from './core/tasks.errors.js';
+export { TaskLogRecord, type LogFormat } from './core/tasks.logger.js';
 export { TasksModule } from './module/tasks.module.js';
 export type {
   TasksModuleAsyncOptions,

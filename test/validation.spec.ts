@@ -36,6 +36,7 @@ describe('TasksModule.forRoot() input', () => {
         'group',
         'shutdownTimeout',
         'maxConcurrency',
+        'logFormat',
       ]),
     ],
     [42, messages.expected('TasksModule options', 'an object', 42)],

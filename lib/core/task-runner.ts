@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { Limiter } from '../control/limiter.js';
 import { retryDelay, type RetryPolicy } from '../control/retry-policy.js';
 import { TaskGroups, type CountKey, type TasksStats } from '../control/task-groups.js';
@@ -7,9 +7,10 @@ import type { TaskObserver, TaskOutcome } from './task-observer.js';
 import { ScheduledTask } from './scheduled-task.js';
 import { decoratedConfig, isUnboundMethod } from './task.js';
 import { retryPolicyOf, type TaskConfig } from './task-config.js';
-import { LOGGER_CONTEXT, TASKS_OPTIONS } from './tasks.constants.js';
+import { TASKS_OPTIONS } from './tasks.constants.js';
+import { TasksLogger, type LogDetails } from './tasks.logger.js';
 import { TaskTimeoutError, TasksError } from './tasks.errors.js';
-import { describeError, errorName, messages, stackOf, type TaskMode } from './tasks.messages.js';
+import { describeError, errorName, messages, type TaskMode } from './tasks.messages.js';
 import type { ResolvedTasksOptions } from '../module/tasks.options.js';
 
 type Phase = 'running' | 'draining' | 'closed';
@@ -35,7 +36,7 @@ const MAX_TIMER_DELAY = 2 ** 31 - 1;
  */
 @Injectable()
 export class TaskRunner {
-  private readonly logger = new Logger(LOGGER_CONTEXT);
+  private readonly logger: TasksLogger;
   /** Tasks scheduled and not yet settled: pending, queued, running or retrying. */
   private readonly live = new Set<ScheduledTask>();
   private shieldedLive = 0;
@@ -48,11 +49,14 @@ export class TaskRunner {
   private readonly limiter: Limiter;
   /** Registered observers; undefined while there are none, so that they cost nothing unused. */
   private observers?: TaskObserver[];
+  /** When the drain began to wait, and for how many shielded tasks: for the line when it ends. */
+  private drainStarted?: { at: number; count: number };
 
   constructor(@Inject(TASKS_OPTIONS) private readonly options: ResolvedTasksOptions) {
     const timeout = options.shutdownTimeout;
     this.shutdownTimeout = timeout === Infinity ? timeout : Math.min(timeout, MAX_TIMER_DELAY);
     this.limiter = new Limiter(this.groups, options.maxConcurrency);
+    this.logger = new TasksLogger(options.logFormat);
   }
 
   /** Validates `fn` and merges the config layers: the task, not yet scheduled. */
@@ -87,7 +91,11 @@ export class TaskRunner {
     if (this.phase === 'closed' && task.config.shield) throw new TasksError(messages.shieldedAfterShutdown(task.name));
     const full = this.limiter.refusal(task, deferred);
     if (full !== undefined) {
-      this.log('debug', () => full.message);
+      this.log(
+        'debug',
+        () => full.message,
+        () => ({ task, outcome: 'refused' }),
+      );
       throw full;
     }
     if (deferred) this.armRelease(task);
@@ -99,7 +107,11 @@ export class TaskRunner {
 
   /** Refuses a created task at the call: it was never scheduled. Logs the reason at debug level. */
   refuse(task: ScheduledTask, message: string): never {
-    this.log('debug', () => message);
+    this.log(
+      'debug',
+      () => message,
+      () => ({ task, outcome: 'refused' }),
+    );
     throw new TasksError(message);
   }
 
@@ -124,7 +136,11 @@ export class TaskRunner {
 
   /** Settles a task that will not run (again), saying why at debug level. */
   drop(task: ScheduledTask, reason: string): void {
-    this.log('debug', () => reason);
+    this.log(
+      'debug',
+      () => reason,
+      () => ({ task, outcome: 'dropped' }),
+    );
     this.finish(task, 'dropped', reason);
   }
 
@@ -149,7 +165,13 @@ export class TaskRunner {
     if (this.phase === 'running') this.beginShutdown();
     if (this.shieldedLive === 0 || this.phase === 'closed') return Promise.resolve();
     if (this.drainWaiters.length === 0) {
-      this.log('log', () => messages.shutdownWaiting(this.shieldedLive, this.shutdownTimeout));
+      const waiting = this.shieldedLive;
+      this.drainStarted = { at: performance.now(), count: waiting };
+      this.log(
+        'log',
+        () => messages.shutdownWaiting(waiting, this.shutdownTimeout),
+        () => ({ fields: { shielded: waiting, shutdownTimeout: this.shutdownTimeout } }),
+      );
       this.deadline?.ref();
     }
     return new Promise((resolve) => this.drainWaiters.push(resolve));
@@ -296,7 +318,13 @@ export class TaskRunner {
     this.attemptFailed(task, error, true);
     // Once the abort has had its turn: a function still running ignores its signal.
     setImmediate(() => {
-      if (attempt.running) this.log('warn', () => messages.stillRunningAfterTimeout(task.name, timeout));
+      if (attempt.running) {
+        this.log(
+          'warn',
+          () => messages.stillRunningAfterTimeout(task.name, timeout),
+          () => ({ task, outcome: 'timedOut' }),
+        );
+      }
     }).unref();
   }
 
@@ -304,7 +332,11 @@ export class TaskRunner {
   private attemptFailed(task: ScheduledTask, error: unknown, timedOut = false): void {
     if (this.observers !== undefined) this.notify((observer) => observer.attemptEnded?.(task, error, timedOut));
     if (!timedOut && task.aborted && isAbortOf(task, error)) {
-      this.log('warn', () => messages.stoppedByAbort(task.name, describeError(task.signal.reason)));
+      this.log(
+        'warn',
+        () => messages.stoppedByAbort(task.name, describeError(task.signal.reason)),
+        () => ({ task, outcome: 'aborted' }),
+      );
       this.finish(task, 'aborted', task.signal.reason);
       return;
     }
@@ -336,7 +368,7 @@ export class TaskRunner {
       this.log(
         'error',
         () => messages.retryIfFailed(task.name, retryIfError),
-        () => stackOf(retryIfError),
+        () => ({ task, error: retryIfError }),
       );
       return undefined;
     }
@@ -348,7 +380,11 @@ export class TaskRunner {
    */
   private retryLater(task: ScheduledTask, policy: RetryPolicy, error: unknown): void {
     const delay = retryDelay(policy, task.attempt);
-    this.log('warn', () => messages.retrying(task.name, task.attempt, policy.attempts, delay, error));
+    this.log(
+      'warn',
+      () => messages.retrying(task.name, task.attempt, policy.attempts, delay, error),
+      () => ({ task, outcome: 'retrying', error, fields: { delay } }),
+    );
     this.moveTo(task, 'retrying');
     this.slotFreed(task);
     task.timer = setTimeout(() => {
@@ -364,7 +400,7 @@ export class TaskRunner {
       this.log(
         'error',
         () => messages.taskFailed(task.name, error, isUnboundMethod(task.func) && errorName(error) === 'TypeError'),
-        () => stackOf(error),
+        () => ({ task, outcome: isTimeout(error) ? 'timedOut' : 'failed', error }),
       );
       return;
     }
@@ -374,27 +410,13 @@ export class TaskRunner {
       this.log(
         'error',
         () => messages.onErrorFailed(task.name, error, handlerError),
-        () => stackOf(handlerError),
+        () => ({ task, outcome: 'failed', error: handlerError }),
       );
     }
   }
 
-  /**
-   * A log call must never throw: neither a broken logger nor a thrown value that cannot be
-   * printed may keep a task from settling. Message and stack are built inside the guard.
-   */
-  private log(
-    level: 'debug' | 'log' | 'warn' | 'error',
-    message: () => string,
-    stack?: () => string | undefined,
-  ): void {
-    try {
-      const trace = stack?.();
-      if (trace === undefined) this.logger[level](message());
-      else this.logger[level](message(), trace);
-    } catch {
-      // Nothing left to report to.
-    }
+  private log(level: 'debug' | 'log' | 'warn' | 'error', message: () => string, details?: () => LogDetails): void {
+    this.logger.write(level, message, details);
   }
 
   /** Where every task settles, once: counts its outcome, frees its slot, wakes the waiters. */
@@ -427,7 +449,7 @@ export class TaskRunner {
         this.log(
           'error',
           () => messages.observerFailed(error),
-          () => stackOf(error),
+          () => ({ error }),
         );
       }
     }
@@ -454,6 +476,15 @@ export class TaskRunner {
     const waiters = this.drainWaiters;
     this.drainWaiters = [];
     this.deadline?.unref();
+    const started = this.drainStarted;
+    if (started !== undefined && this.phase !== 'closed') {
+      const ms = Math.round(performance.now() - started.at);
+      this.log(
+        'log',
+        () => messages.drained(started.count, ms),
+        () => ({ fields: { shielded: started.count, ms } }),
+      );
+    }
     for (const resolve of waiters) resolve();
   }
 
@@ -468,7 +499,13 @@ export class TaskRunner {
       if (task.state === 'running') task.abort(reason);
       else this.finish(task, 'dropped', reason);
     }
-    if (names.length > 0) this.log('warn', () => messages.shutdownDeadline(this.shutdownTimeout, names));
+    if (names.length > 0) {
+      this.log(
+        'warn',
+        () => messages.shutdownDeadline(this.shutdownTimeout, names),
+        () => ({ fields: { tasks: names, shutdownTimeout: this.shutdownTimeout } }),
+      );
+    }
     this.resolveDrainWaiters();
   }
 }
@@ -480,4 +517,13 @@ export class TaskRunner {
 function isAbortOf(task: ScheduledTask, error: unknown): boolean {
   if (error === task.signal.reason) return true;
   return errorName(error) === 'AbortError';
+}
+
+/** Whether a thrown value is a TaskTimeoutError; false, never a throw, for a hostile Proxy. */
+function isTimeout(error: unknown): boolean {
+  try {
+    return error instanceof TaskTimeoutError;
+  } catch {
+    return false;
+  }
 }

@@ -156,6 +156,7 @@ export const messages = {
     `Task "${name}" was not scheduled: group "${group}" already has ${queued + pending} task(s) waiting (${queued} queued for a concurrency slot, ${pending} waiting for their request), its queueLimit of ${limit}. Answer 503 and let the client retry (catch TaskQueueFullError in an exception filter), or raise \`queueLimit\` or \`concurrency\` for the group.`,
   intercepted: (name: string) => `Task "${name}" was captured, not run (the testing kit's capture mode).`,
   observerFailed: (error: unknown) => `A nestjs-tasks observer hook failed: ${describeError(error)}`,
+  drained: (count: number, ms: number) => `Drained ${count} shielded task(s) in ${ms} ms`,
   shutdownWaiting: (count: number, timeout: number) =>
     `Waiting up to ${timeout} ms for ${count} shielded task(s) to finish`,
 } as const;

@@ -44,7 +44,7 @@ function keyOf(resolved: ResolvedTasksOptions): string {
       ? [retry.attempts, retry.delay, retry.backoff, retry.maxDelay, retry.jitter, idOf(retry.retryIf)].map(String)
       : String(retry);
   const numbers = [timeout, concurrency, queueLimit, resolved.shutdownTimeout, resolved.maxConcurrency].map(String);
-  return JSON.stringify([name, shield, always, group, idOf(onError), retryKey, numbers]);
+  return JSON.stringify([name, shield, always, group, idOf(onError), retryKey, numbers, resolved.logFormat]);
 }
 
 const PROVIDERS: Provider[] = [

@@ -3,6 +3,7 @@ import { TASK_FIELDS, TaskConfig, assertTaskOptions, type TaskOptions } from '..
 import { DEFAULT_SHUTDOWN_TIMEOUT, TASKS_OPTIONS } from '../core/tasks.constants.js';
 import { TasksError } from '../core/tasks.errors.js';
 import { messages } from '../core/tasks.messages.js';
+import type { LogFormat } from '../core/tasks.logger.js';
 
 /**
  * What `TasksModule.forRoot()` takes: the global task defaults (the lowest config layer)
@@ -33,6 +34,14 @@ export interface TasksModuleOptions extends TaskOptions {
    * @default Infinity
    */
   readonly maxConcurrency?: number | string;
+  /**
+   * How nestjs-tasks writes its log lines: `'text'`, a readable string, as Nest's `ConsoleLogger`
+   * prints it; `'object'`, a record `{ msg, task, mode, attempt, group, outcome, err }` that a
+   * structured logger (nestjs-pino, winston) keeps as fields — `String(record)` is still the
+   * text; `'auto'`, text for Nest's `ConsoleLogger` and records for any other logger.
+   * @default 'auto'
+   */
+  readonly logFormat?: LogFormat;
 }
 
 /** What a {@link TasksOptionsFactory} or a `useFactory` function returns. */
@@ -79,9 +88,11 @@ export interface ResolvedTasksOptions {
   readonly config: TaskConfig;
   readonly shutdownTimeout: number;
   readonly maxConcurrency: number;
+  readonly logFormat: LogFormat;
 }
 
-const MODULE_FIELDS = [...TASK_FIELDS, 'shutdownTimeout', 'maxConcurrency'];
+const MODULE_FIELDS = [...TASK_FIELDS, 'shutdownTimeout', 'maxConcurrency', 'logFormat'];
+const LOG_FORMATS: readonly LogFormat[] = ['auto', 'text', 'object'];
 
 /** Validates user options and fills defaults: the one place module options are merged. */
 export function resolveTasksOptions(options: TasksModuleOptions | TaskConfig = {}): ResolvedTasksOptions {
@@ -89,12 +100,17 @@ export function resolveTasksOptions(options: TasksModuleOptions | TaskConfig = {
   const {
     shutdownTimeout = DEFAULT_SHUTDOWN_TIMEOUT,
     maxConcurrency = Infinity,
+    logFormat = 'auto',
     ...taskOptions
   } = options as TasksModuleOptions;
+  if (!LOG_FORMATS.includes(logFormat)) {
+    throw new TasksError(messages.expected('`logFormat`', "'auto', 'text' or 'object' (or undefined)", logFormat));
+  }
   return {
     config: new TaskConfig(taskOptions),
     shutdownTimeout: parseShutdownTimeout(shutdownTimeout),
     maxConcurrency: parseMaxConcurrency(maxConcurrency),
+    logFormat,
   };
 }
 

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import type { INestApplication, LoggerService, ModuleMetadata } from '@nestjs/common';
-import { Module } from '@nestjs/common';
+import { ConsoleLogger, Module } from '@nestjs/common';
 import type { AbstractHttpAdapter } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -22,26 +22,30 @@ export interface LogLine {
   rest: unknown[];
 }
 
-/** A logger that keeps every line, including debug, so tests can assert on them. */
-export class RecordingLogger implements LoggerService {
+/**
+ * A logger that keeps every line, including debug, so tests can assert on them. It is Nest's
+ * ConsoleLogger that records instead of printing, so nestjs-tasks writes it the text lines it
+ * writes to Nest's default logger (test/logging.spec.ts covers the records other loggers get).
+ */
+export class RecordingLogger extends ConsoleLogger implements LoggerService {
   readonly lines: LogLine[] = [];
   private waiters: { message: string; resolve: () => void }[] = [];
-  log(message: unknown, ...rest: unknown[]) {
+  override log(message: unknown, ...rest: unknown[]) {
     this.push('log', message, rest);
   }
-  error(message: unknown, ...rest: unknown[]) {
+  override error(message: unknown, ...rest: unknown[]) {
     this.push('error', message, rest);
   }
-  warn(message: unknown, ...rest: unknown[]) {
+  override warn(message: unknown, ...rest: unknown[]) {
     this.push('warn', message, rest);
   }
-  debug(message: unknown, ...rest: unknown[]) {
+  override debug(message: unknown, ...rest: unknown[]) {
     this.push('debug', message, rest);
   }
-  verbose(message: unknown, ...rest: unknown[]) {
+  override verbose(message: unknown, ...rest: unknown[]) {
     this.push('verbose', message, rest);
   }
-  fatal(message: unknown, ...rest: unknown[]) {
+  override fatal(message: unknown, ...rest: unknown[]) {
     this.push('fatal', message, rest);
   }
 
