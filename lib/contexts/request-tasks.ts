@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { ServerResponse } from 'node:http';
-import type { Http2ServerResponse } from 'node:http2';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { ScheduledTask } from '../core/scheduled-task.js';
 import { messages } from '../core/tasks.messages.js';
 
@@ -12,6 +12,9 @@ export type DeferredMode = 'afterRoute' | 'afterResponse';
 
 /** The raw response of either HTTP version. */
 export type RawResponse = ServerResponse | Http2ServerResponse;
+
+/** The raw request of either HTTP version. */
+export type RawRequest = IncomingMessage | Http2ServerRequest;
 
 /**
  * When a handler's answer counts as sent: the HTTP response's `close` (controllers, and GraphQL
@@ -110,6 +113,14 @@ export class RequestTasks {
     if (ok) this.flush('afterRoute');
     else this.failAttempt();
     if (this.responded) this.responseClosed();
+  }
+
+  /**
+   * The raw request, while its response is alive: for the testing kit's records (never called
+   * by the library itself, so it costs nothing in production).
+   */
+  request(): RawRequest | undefined {
+    return this.current()?.req;
   }
 
   /** Whether the client went away before the response was sent (the socket closed first). */

@@ -1,0 +1,1 @@
+export { TasksHealthIndicator, type TasksHealthData, type TasksHealthLimits } from './tasks.health.js';
