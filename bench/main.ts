@@ -88,6 +88,7 @@ function table(report: BenchReport): string {
     `| hand-written flatness, same measure | ${fixed(m.handWrittenFlatness)} |`,
     `| last task settled → onIdle() resolved (ms) | ${fixed(m.onIdleLagMs, 3)} |`,
     `| last shielded task settled → app.close() resolved (ms) | ${fixed(m.closeLagMs, 3)} |`,
+    `| schedule→settled with TasksTelemetryModule, no OpenTelemetry SDK (ns/task; ratio to without) | ${fixed(m.telemetryNoSdkNs, 0)} (${fixed(m.telemetryNoSdkRatio)}) |`,
   );
   return lines.join('\n');
 }

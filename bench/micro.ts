@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TasksModule, TasksService } from '../lib/index.js';
+import { TasksTelemetryModule } from '../lib/opentelemetry/index.js';
 
 /** Micro-benchmark figures, all measured in one process. */
 export interface MicroResults {
@@ -25,10 +26,17 @@ export interface MicroResults {
   /** ms from the last task settling to onIdle() resolving, and to app.close() resolving. */
   onIdleLagMs: number;
   closeLagMs: number;
+  /** schedule→settled ns with TasksTelemetryModule imported and no OpenTelemetry SDK registered. */
+  telemetryNoSdkNs: number;
+  /** telemetryNoSdkNs over the same figure without the module, measured alternately with it. */
+  telemetryNoSdkRatio: number;
 }
 
 @Module({ imports: [TasksModule.forRoot()] })
 class MicroModule {}
+
+@Module({ imports: [TasksModule.forRoot(), TasksTelemetryModule.forRoot()] })
+class TelemetryMicroModule {}
 
 const empty = async (): Promise<void> => undefined;
 const now = () => process.hrtime.bigint();
@@ -106,6 +114,25 @@ async function bestPending(
   return best;
 }
 
+/**
+ * schedule→settled ns per task with TasksTelemetryModule and no SDK, and its ratio to the same
+ * without the module: the two apps alternate, best of five each, so that both see the same noise.
+ */
+async function telemetryNoSdk(tasks: TasksService, count: number): Promise<{ ns: number; ratio: number }> {
+  const app = await NestFactory.createApplicationContext(TelemetryMicroModule, { logger: false });
+  const telemetry = app.get(TasksService);
+  const measure = (scheduler: TasksService) => timePer(count, (n) => viaTasks(scheduler)(n, empty));
+  await measure(telemetry);
+  let off = Infinity;
+  let on = Infinity;
+  for (let i = 0; i < 5; i++) {
+    off = Math.min(off, await measure(tasks));
+    on = Math.min(on, await measure(telemetry));
+  }
+  await app.close();
+  return { ns: on, ratio: on / off };
+}
+
 export async function runMicro(scale = 1): Promise<MicroResults> {
   const app = await NestFactory.createApplicationContext(MicroModule, { logger: false });
   const tasks = app.get(TasksService);
@@ -116,6 +143,7 @@ export async function runMicro(scale = 1): Promise<MicroResults> {
   const large = await bestPending(viaTasks(tasks), count, 3);
   const setSmall = await bestPending(viaSet, 1000, 20);
   const setLarge = await bestPending(viaSet, count, 3);
+  const telemetry = await telemetryNoSdk(tasks, count);
   let settledAt = 0n;
   tasks.schedule(async () => {
     await new Promise((resolve) => setTimeout(resolve, 5));
@@ -143,5 +171,7 @@ export async function runMicro(scale = 1): Promise<MicroResults> {
     handWrittenBytesPerPending: setLarge.bytes,
     onIdleLagMs,
     closeLagMs,
+    telemetryNoSdkNs: telemetry.ns,
+    telemetryNoSdkRatio: telemetry.ratio,
   };
 }
