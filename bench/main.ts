@@ -88,6 +88,11 @@ function table(report: BenchReport): string {
     `| hand-written flatness, same measure | ${fixed(m.handWrittenFlatness)} |`,
     `| last task settled → onIdle() resolved (ms) | ${fixed(m.onIdleLagMs, 3)} |`,
     `| last shielded task settled → app.close() resolved (ms) | ${fixed(m.closeLagMs, 3)} |`,
+    `| schedule→settled with \`timeout\` + \`retry\` set, succeeding first time (ns/task) | ${fixed(m.controlledNs, 0)} |`,
+    `| ratio to the plain task above | ${fixed(m.controlledRatio)} |`,
+    `| ${m.largeCount} tasks through \`concurrency: 8\`, one microtask of work each (ns/task) | ${fixed(m.concurrency8Ns, 0)} |`,
+    `| p-queue with \`concurrency: 8\`, same tasks (ns/task) | ${fixed(m.pQueue8Ns, 0)} |`,
+    `| ratio to p-queue (lower is better) | ${fixed(m.concurrencyRatio)} |`,
   );
   return lines.join('\n');
 }
