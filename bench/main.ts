@@ -1,16 +1,18 @@
 /**
- * `npm run bench [-- --json] [-- --write] [-- --smoke] [-- --rounds N --duration S --connections N] [-- --node PATH]`
+ * `npm run bench [-- --json] [-- --write] [-- --smoke] [-- --rounds N --duration S --connections N] [-- --node PATH] [-- --micro]`
  * Real servers on 127.0.0.1 driven by autocannon, bounded by duration; see bench/results.md. Each
  * server runs in its own process on one core, the load client (this process) on another (`taskset`);
- * `--node PATH` runs the servers on another Node binary.
+ * `--node PATH` runs the servers on another Node binary. `--micro` runs the micro-benchmarks only,
+ * in this process (`--json` then prints `{ "micro": … }`).
  */
 import { cpus } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { runMicro, type MicroResults } from './micro.js';
 import { runBench, type BenchOptions, type BenchReport, type BenchRow } from './run.js';
 
-function parse(argv: string[]): BenchOptions & { json: boolean; write: boolean } {
+function parse(argv: string[]): BenchOptions & { json: boolean; write: boolean; micro: boolean } {
   const flag = (name: string) => argv.includes(`--${name}`);
   const value = (name: string, fallback: number) => {
     const index = argv.indexOf(`--${name}`);
@@ -27,7 +29,11 @@ function parse(argv: string[]): BenchOptions & { json: boolean; write: boolean }
     return path;
   };
   const smoke = flag('smoke');
+  if (flag('micro') && flag('write')) throw new Error('--write needs the full bench, not --micro');
+  // The micro-benchmarks run in this process: put the other Node first on PATH instead.
+  if (flag('micro') && flag('node')) throw new Error('--micro runs on this Node; --node is for the servers');
   return {
+    micro: flag('micro'),
     json: flag('json'),
     write: flag('write'),
     node: node(),
@@ -73,9 +79,12 @@ function table(report: BenchReport): string {
     '',
     ...rowsTable(report.reference, 'reference'),
   ];
-  const m = report.micro;
-  lines.push(
-    '',
+  lines.push('', ...microTable(report.micro));
+  return lines.join('\n');
+}
+
+function microTable(m: MicroResults): string[] {
+  return [
     '| micro-benchmark | figure |',
     '|---|---:|',
     `| schedule→settled, empty async fn (ns/task) | ${fixed(m.scheduleToSettledNs, 0)} |`,
@@ -89,8 +98,12 @@ function table(report: BenchReport): string {
     `| last task settled → onIdle() resolved (ms) | ${fixed(m.onIdleLagMs, 3)} |`,
     `| last shielded task settled → app.close() resolved (ms) | ${fixed(m.closeLagMs, 3)} |`,
     `| schedule→settled with TasksTelemetryModule, no OpenTelemetry SDK (ns/task; ratio to without) | ${fixed(m.telemetryNoSdkNs, 0)} (${fixed(m.telemetryNoSdkRatio)}) |`,
-  );
-  return lines.join('\n');
+    `| schedule→settled with \`timeout\` + \`retry\` set, succeeding first time (ns/task) | ${fixed(m.controlledNs, 0)} |`,
+    `| ratio to the plain task above | ${fixed(m.controlledRatio)} |`,
+    `| ${m.largeCount} tasks through \`concurrency: 8\`, one microtask of work each (ns/task) | ${fixed(m.concurrency8Ns, 0)} |`,
+    `| p-queue with \`concurrency: 8\`, same tasks (ns/task) | ${fixed(m.pQueue8Ns, 0)} |`,
+    `| ratio to p-queue (lower is better) | ${fixed(m.concurrencyRatio)} |`,
+  ];
 }
 
 function pinned(report: BenchReport): string {
@@ -108,6 +121,11 @@ function versions(report: BenchReport): string {
 }
 
 const options = parse(process.argv.slice(2));
+if (options.micro) {
+  const micro = await runMicro(options.microScale);
+  process.stdout.write(options.json ? `${JSON.stringify({ micro })}\n` : `${microTable(micro).join('\n')}\n`);
+  process.exit(0);
+}
 const report = await runBench(options, (line) => process.stderr.write(`${line}\n`));
 if (options.json) {
   process.stdout.write(

@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { TasksModule, TasksService } from '../lib/index.js';
+import PQueue from 'p-queue';
+import { TasksModule, TasksService, type ConfiguredScheduler } from '../lib/index.js';
 import { TasksTelemetryModule } from '../lib/opentelemetry/index.js';
 
 /** Micro-benchmark figures, all measured in one process. */
@@ -30,6 +31,19 @@ export interface MicroResults {
   telemetryNoSdkNs: number;
   /** telemetryNoSdkNs over the same figure without the module, measured alternately with it. */
   telemetryNoSdkRatio: number;
+  /**
+   * scheduleToSettledNs for the same empty function with `{ timeout: 60_000, retry: 3 }` at the
+   * call site, succeeding first time: what the control features cost when set but not needed.
+   */
+  controlledNs: number;
+  /** controlledNs / scheduleToSettledNs, both from this process. */
+  controlledRatio: number;
+  /** ns per task for largeCount tasks through one `concurrency: 8` group, each awaiting one microtask. */
+  concurrency8Ns: number;
+  /** The same tasks through p-queue with `concurrency: 8`. */
+  pQueue8Ns: number;
+  /** concurrency8Ns / pQueue8Ns: lower is better, at most 1 is the target. */
+  concurrencyRatio: number;
 }
 
 @Module({ imports: [TasksModule.forRoot()] })
@@ -39,6 +53,14 @@ class MicroModule {}
 class TelemetryMicroModule {}
 
 const empty = async (): Promise<void> => undefined;
+/**
+ * The work of each task behind a concurrency limit: one microtask, so that a slot is held across
+ * an await and the figure is the queue's own cost (a macrotask hop would add the same event-loop
+ * turn to both queues and blur the difference).
+ */
+const oneMicrotask = async (): Promise<void> => {
+  await Promise.resolve();
+};
 const now = () => process.hrtime.bigint();
 const gc = (globalThis as { gc?: () => void }).gc;
 
@@ -60,11 +82,20 @@ async function best(runs: number, measure: () => Promise<number>): Promise<numbe
 /** Schedules `count` tasks that wait on one promise; returns a promise of all settled. */
 type PendingScheduler = (count: number, wait: () => Promise<void>) => Promise<void>;
 
+/** Through the service, or through a scheduler it configured with `tasks.task(options)`. */
 const viaTasks =
-  (tasks: TasksService): PendingScheduler =>
+  (tasks: TasksService, scheduler: ConfiguredScheduler = tasks): PendingScheduler =>
   (count, wait) => {
-    for (let i = 0; i < count; i++) tasks.schedule(wait);
+    for (let i = 0; i < count; i++) scheduler.schedule(wait);
     return tasks.onIdle();
+  };
+
+/** The same schedule, through p-queue: add every task, then wait for it to be idle. */
+const viaPQueue =
+  (queue: PQueue): PendingScheduler =>
+  (count, work) => {
+    for (let i = 0; i < count; i++) void queue.add(work);
+    return queue.onIdle();
   };
 
 /** The hand-written minimum: a Set of promises (add, then, delete). */
@@ -139,6 +170,12 @@ export async function runMicro(scale = 1): Promise<MicroResults> {
   const count = Math.max(1000, Math.round(100_000 * scale));
   const scheduleToSettledNs = await best(5, () => timePer(count, (n) => viaTasks(tasks)(n, empty)));
   const handWrittenNs = await best(5, () => timePer(count, (n) => viaSet(n, empty)));
+  const controlled = tasks.task({ timeout: 60_000, retry: 3 });
+  const controlledNs = await best(5, () => timePer(count, (n) => viaTasks(tasks, controlled)(n, empty)));
+  const limited = tasks.task({ group: 'concurrency8', concurrency: 8 });
+  const concurrency8Ns = await best(5, () => timePer(count, (n) => viaTasks(tasks, limited)(n, oneMicrotask)));
+  const queue = new PQueue({ concurrency: 8 });
+  const pQueue8Ns = await best(5, () => timePer(count, (n) => viaPQueue(queue)(n, oneMicrotask)));
   const small = await bestPending(viaTasks(tasks), 1000, 20);
   const large = await bestPending(viaTasks(tasks), count, 3);
   const setSmall = await bestPending(viaSet, 1000, 20);
@@ -173,5 +210,10 @@ export async function runMicro(scale = 1): Promise<MicroResults> {
     closeLagMs,
     telemetryNoSdkNs: telemetry.ns,
     telemetryNoSdkRatio: telemetry.ratio,
+    controlledNs,
+    controlledRatio: controlledNs / scheduleToSettledNs,
+    concurrency8Ns,
+    pQueue8Ns,
+    concurrencyRatio: concurrency8Ns / pQueue8Ns,
   };
 }

@@ -466,6 +466,8 @@ export class TaskRunner {
 
   /** Starts the queued tasks that the slot `task` left may now run. */
   private slotFreed(task: ScheduledTask): void {
+    // Most tasks never wait for a slot: skip the limiter's search when none is queued.
+    if (this.groups.total.queued === 0) return;
     for (let next = this.limiter.next(task.counts); next !== undefined; next = this.limiter.next(task.counts)) {
       this.run(next);
     }
