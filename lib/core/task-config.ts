@@ -96,6 +96,14 @@ export const TASK_FIELDS: readonly string[] = [
   'group',
 ];
 
+/** Marks the next `new TaskConfig()` as an ordinary, validated one. */
+const UNTRUSTED: unique symbol = Symbol('untrusted');
+/** Set just before `merge()` builds a config from two validated ones: the retry policy it inherits. */
+let trustedPolicy: RetryPolicy | undefined | typeof UNTRUSTED = UNTRUSTED;
+let readRetryPolicy: (config: TaskConfig) => RetryPolicy | undefined;
+/** The merges made, by layer: a layer merged onto the same base again gives the same config. */
+const merged = new WeakMap<TaskConfig, WeakMap<TaskConfig, TaskConfig>>();
+
 /**
  * A task configuration. Layers merge as global (`forRoot`) < `@Task()` < call site
  * (`.task({...})`), each defined field of the later layer winning.
@@ -116,10 +124,18 @@ export class TaskConfig implements TaskOptions {
   readonly concurrency?: number;
   readonly queueLimit?: number;
   readonly group?: string;
+  /** `retry` with its defaults filled in, made once: undefined for a single attempt. */
+  #retryPolicy?: RetryPolicy;
+
+  static {
+    readRetryPolicy = (config) => config.#retryPolicy;
+  }
 
   /** Builds a config; throws a {@link TasksError} naming any field of the wrong type. */
   constructor(options: TaskOptions = {}) {
-    assertTaskOptions(options, 'task options', TASK_FIELDS);
+    const trusted = trustedPolicy;
+    trustedPolicy = UNTRUSTED;
+    if (trusted === UNTRUSTED) assertTaskOptions(options, 'task options', TASK_FIELDS);
     this.name = options.name;
     this.shield = options.shield;
     this.onError = options.onError;
@@ -129,34 +145,47 @@ export class TaskConfig implements TaskOptions {
     this.concurrency = options.concurrency;
     this.queueLimit = options.queueLimit;
     this.group = options.group;
-    if (options.retry !== undefined) policies.set(this, toRetryPolicy(options.retry));
+    if (trusted !== UNTRUSTED) this.#retryPolicy = trusted;
+    else if (options.retry !== undefined) this.#retryPolicy = toRetryPolicy(options.retry);
   }
 
   /**
    * Returns a new config where each field of `other` that is not `undefined` wins.
-   * Neither `this` nor `other` is changed.
+   * Neither `this` nor `other` is changed. Merging the same two configs again returns the same
+   * result object.
    */
   merge(other: TaskOptions): TaskConfig {
-    return new TaskConfig({
-      name: other.name !== undefined ? other.name : this.name,
-      shield: other.shield !== undefined ? other.shield : this.shield,
-      onError: other.onError !== undefined ? other.onError : this.onError,
-      always: other.always !== undefined ? other.always : this.always,
-      timeout: other.timeout !== undefined ? other.timeout : this.timeout,
-      retry: other.retry !== undefined ? other.retry : this.retry,
-      concurrency: other.concurrency !== undefined ? other.concurrency : this.concurrency,
-      queueLimit: other.queueLimit !== undefined ? other.queueLimit : this.queueLimit,
-      group: other.group !== undefined ? other.group : this.group,
-    });
+    if (!(other instanceof TaskConfig)) return new TaskConfig(mergeFields(this, other));
+    let byOther = merged.get(this);
+    if (byOther === undefined) merged.set(this, (byOther = new WeakMap()));
+    let result = byOther.get(other);
+    if (result === undefined) {
+      // Both layers were validated when they were built: only the fields are copied.
+      trustedPolicy = other.retry !== undefined ? other.#retryPolicy : this.#retryPolicy;
+      byOther.set(other, (result = new TaskConfig(mergeFields(this, other))));
+    }
+    return result;
   }
 }
 
-/** Each config's `retry` with its defaults filled in, made once when the config is built. */
-const policies = new WeakMap<TaskConfig, RetryPolicy | undefined>();
+/** Each field of `other` that is not `undefined`, else that of `base`. */
+function mergeFields(base: TaskOptions, other: TaskOptions): TaskOptions {
+  return {
+    name: other.name !== undefined ? other.name : base.name,
+    shield: other.shield !== undefined ? other.shield : base.shield,
+    onError: other.onError !== undefined ? other.onError : base.onError,
+    always: other.always !== undefined ? other.always : base.always,
+    timeout: other.timeout !== undefined ? other.timeout : base.timeout,
+    retry: other.retry !== undefined ? other.retry : base.retry,
+    concurrency: other.concurrency !== undefined ? other.concurrency : base.concurrency,
+    queueLimit: other.queueLimit !== undefined ? other.queueLimit : base.queueLimit,
+    group: other.group !== undefined ? other.group : base.group,
+  };
+}
 
 /** The retry policy of a config: `undefined` for a single attempt (internal). */
 export function retryPolicyOf(config: TaskConfig): RetryPolicy | undefined {
-  return policies.get(config);
+  return readRetryPolicy(config);
 }
 
 /**
