@@ -36,6 +36,22 @@ const run = (cwd, line, command, args, env = {}) =>
     env: { ...process.env, PATH: `${line.dir}${delimiter}${process.env.PATH}`, NODE_OPTIONS: '', ...env },
   });
 
+/** Run in a project without the optional peers (ESM). */
+const PEERLESS = `
+const root = await import('nestjs-tasks');
+const testing = await import('nestjs-tasks/testing');
+if (!root.TasksModule || !testing.TasksTestingModule) process.exit(1);
+for (const [entry, peer] of [['nestjs-tasks/opentelemetry', '@opentelemetry/api'], ['nestjs-tasks/terminus', '@nestjs/terminus']]) {
+  try {
+    await import(entry);
+    console.error(entry + ' loaded without ' + peer);
+    process.exit(1);
+  } catch (error) {
+    if (error.code !== 'ERR_MODULE_NOT_FOUND' || !String(error.message).includes(peer)) throw error;
+  }
+}
+`;
+
 const results = [];
 const check = (name, fn) => {
   const started = Date.now();
@@ -117,6 +133,15 @@ try {
       check(`${name} on node ${line.version}: ${load[0] === '-e' ? 'require' : 'import'}('nestjs-tasks')`, () =>
         run(dir, line, line.node, load),
       );
+      // A project without an optional peer: the root entry and nestjs-tasks/testing load, and the
+      // peer's own entry fails for want of the peer alone.
+      const deps = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).dependencies ?? {};
+      if (deps['@opentelemetry/api'] === undefined && deps['@nestjs/terminus'] === undefined) {
+        check(
+          `${name} on node ${line.version}: without the optional peers, nestjs-tasks/testing loads and /opentelemetry, /terminus name their peer`,
+          () => run(dir, line, line.node, ['--input-type=module', '-e', PEERLESS]),
+        );
+      }
     }
   }
 } finally {
