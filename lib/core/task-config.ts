@@ -81,6 +81,19 @@ export interface TaskOptions {
    * @default the task's name
    */
   readonly group?: string;
+  /**
+   * Hand the task to a durable queue instead of running it here: it runs on a worker process, at
+   * least once, and survives a crash of this one. Needs `DurableTasksModule` from
+   * `'nestjs-tasks/bullmq'`, and a `@Task()` method of a singleton provider with an explicit
+   * `name`. Its arguments must survive JSON.
+   * @default false
+   * @example
+   * ```ts
+   * @Task({ name: 'send_receipt', durable: true, retry: 5 })
+   * async sendReceipt(orderId: string) {}
+   * ```
+   */
+  readonly durable?: boolean;
 }
 
 /** The task field names, for callers that accept them among other keys. */
@@ -94,6 +107,7 @@ export const TASK_FIELDS: readonly string[] = [
   'concurrency',
   'queueLimit',
   'group',
+  'durable',
 ];
 
 /**
@@ -116,6 +130,7 @@ export class TaskConfig implements TaskOptions {
   readonly concurrency?: number;
   readonly queueLimit?: number;
   readonly group?: string;
+  readonly durable?: boolean;
 
   /** Builds a config; throws a {@link TasksError} naming any field of the wrong type. */
   constructor(options: TaskOptions = {}) {
@@ -129,6 +144,7 @@ export class TaskConfig implements TaskOptions {
     this.concurrency = options.concurrency;
     this.queueLimit = options.queueLimit;
     this.group = options.group;
+    this.durable = options.durable;
     if (options.retry !== undefined) policies.set(this, toRetryPolicy(options.retry));
   }
 
@@ -147,6 +163,7 @@ export class TaskConfig implements TaskOptions {
       concurrency: other.concurrency !== undefined ? other.concurrency : this.concurrency,
       queueLimit: other.queueLimit !== undefined ? other.queueLimit : this.queueLimit,
       group: other.group !== undefined ? other.group : this.group,
+      durable: other.durable !== undefined ? other.durable : this.durable,
     });
   }
 }
@@ -176,6 +193,7 @@ export function assertTaskOptions(options: unknown, where: string, allowed: read
   expectType(record.onError, 'function', '`onError`', 'a function `(task, error) => void`');
   expectType(record.always, 'boolean', '`always`', 'a boolean');
   expectType(record.group, 'string', '`group`', 'a string');
+  expectType(record.durable, 'boolean', '`durable`', 'a boolean');
   expectNumber(record.timeout, '`timeout`', 'a number of milliseconds > 0, or Infinity for none', (n) => n > 0);
   expectNumber(record.concurrency, '`concurrency`', 'an integer >= 1, or Infinity', (n) => atLeast(n, 1));
   expectNumber(record.queueLimit, '`queueLimit`', 'an integer >= 0, or Infinity', (n) => atLeast(n, 0));

@@ -156,6 +156,8 @@ export const messages = {
     `Task "${name}" was not scheduled: group "${group}" already has ${queued + pending} task(s) waiting (${queued} queued for a concurrency slot, ${pending} waiting for their request), its queueLimit of ${limit}. Answer 503 and let the client retry (catch TaskQueueFullError in an exception filter), or raise \`queueLimit\` or \`concurrency\` for the group.`,
   intercepted: (name: string) => `Task "${name}" was captured, not run (the testing kit's capture mode).`,
   observerFailed: (error: unknown) => `A nestjs-tasks observer hook failed: ${describeError(error)}`,
+  durableWithoutModule: (name: string) =>
+    `Task "${name}" is durable (\`durable: true\`), but no durable queue is installed to hand it to. Import \`DurableTasksModule.forRoot({ connection, queue })\` from 'nestjs-tasks/bullmq' next to TasksModule (and install bullmq and ioredis), or remove \`durable: true\` to run the task in this process.`,
   shutdownWaiting: (count: number, timeout: number) =>
     `Waiting up to ${timeout} ms for ${count} shielded task(s) to finish`,
 } as const;
