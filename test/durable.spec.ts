@@ -162,4 +162,105 @@ describe('durable tasks on a worker', () => {
     expect(String(durable.errors[0]!.error)).toContain('doomed o-5');
     expect(job?.id).toBe(durable.runs[0]!.jobId);
   });
+
+  it('aborts the signal of an attempt past its timeout, retries, and hands the TaskTimeoutError to onError', async () => {
+    durable.reset();
+    const { tasks, receipts } = track(await startContext({ queue: freshQueue() }));
+    tasks.call(receipts, 'slow', 'o-6');
+    await durable.probe.waitFor('onError:slow', 10_000);
+    expect(durable.runs.map((run) => run.attempt)).toEqual([1, 2]);
+    expect(durable.errors).toHaveLength(1);
+    expect(durable.errors[0]!.error).toEqual(new TaskTimeoutError('slow', 150, 2));
+  });
+
+  it.each([
+    ['a function', () => undefined, 'function', 'and a function has no JSON form'],
+    ['a BigInt', 10n, 'bigint', 'and a bigint has no JSON form'],
+    ['a Map', new Map(), 'object', 'an instance of Map, which would arrive as a plain object or not at all'],
+    ['NaN', Number.NaN, 'number', 'which JSON stores as null'],
+  ])('refuses %s as an argument at schedule(), naming its index and type', async (_what, value, _type, reason) => {
+    const { tasks, receipts } = track(await startContext({ queue: freshQueue(), worker: false }));
+    const call = () => tasks.call(receipts, 'sendReceipt', 'o-7', { total: 1, at: value as never });
+    expect(call).toThrow(new TasksError(durableMessages.notJson('send_receipt', 1, 'argument 1.at', value, reason)));
+    expect(tasks.stats().pending + tasks.stats().running + tasks.stats().succeeded).toBe(0);
+  });
+
+  it('refuses a cycle, naming where it is', async () => {
+    const { tasks, receipts } = track(await startContext({ queue: freshQueue(), worker: false }));
+    const details: Record<string, unknown> = { total: 1 };
+    details.self = details;
+    expect(() => tasks.call(receipts, 'sendReceipt', 'o-8', details as never)).toThrow(
+      new TasksError(
+        durableMessages.notJson('send_receipt', 1, 'argument 1.self', details, 'a cycle (it contains itself)'),
+      ),
+    );
+  });
+
+  it('refuses an arrow function, an unnamed task and a missing DurableTasksModule at the call, naming the fix', async () => {
+    const { tasks, receipts } = track(await startContext({ queue: freshQueue(), worker: false }));
+    expect(() =>
+      tasks.task({ name: 'send_receipt', durable: true }).schedule((id: string) => receipts.sendReceipt(id), 'x'),
+    ).toThrow(new TasksError(durableMessages.notTheMethod('send_receipt', 'Receipts.sendReceipt')));
+    expect(() => tasks.task({ durable: true }).schedule(function audit() {})).toThrow(
+      new TasksError(durableMessages.noName('audit')),
+    );
+    const bare = await Test.createTestingModule({ imports: [TasksModule.forRoot()], providers: [Receipts] }).compile();
+    apps.push(bare);
+    await bare.init();
+    expect(() => bare.get(TasksService).call(bare.get(Receipts), 'sendReceipt', 'o-9')).toThrow(
+      new TasksError(messages.durableWithoutModule('send_receipt')),
+    );
+  });
+
+  it('fails a job whose name has no @Task method in this worker, with a clear message', async () => {
+    const name = freshQueue();
+    const { logger } = track(await startContext({ queue: name }));
+    queue = new Queue(name, { connection: connection() });
+    events = new QueueEvents(name, { connection: connection() });
+    await events.waitUntilReady();
+    const job = await queue.add('renamed_task', { args: [], mode: 'immediate' }, { attempts: 3 });
+    const message = durableMessages.unknownJob('renamed_task', name, ['send_receipt', 'doomed', 'slow', 'local']);
+    await expect(job.waitUntilFinished(events, 10_000)).rejects.toThrow(message);
+    const stored = await Job.fromId(queue, job.id!);
+    expect(stored!.attemptsMade).toBe(1); // not retried: no attempt could find the method
+    expect(logger.lines.filter((line) => line.level === 'error').map((line) => line.message)).toContain(message);
+  });
+
+  it('retries a hand-off while Redis is down and stores the job once it is back', async () => {
+    durable.reset();
+    const { tasks, receipts, logger } = track(await startContext({ queue: freshQueue() }, 20_000));
+    await redis.stop();
+    const retried = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no hand-off retry logged')), 10_000);
+      const check = setInterval(() => {
+        if (!logger.lines.some((line) => line.level === 'warn' && line.message.includes('could not be handed'))) return;
+        clearInterval(check);
+        clearTimeout(timer);
+        resolve();
+      }, 20);
+    });
+    tasks.call(receipts, 'sendReceipt', 'o-10');
+    await retried;
+    redis = await startRedis({ port: redis.port });
+    await tasks.onIdle();
+    expect(tasks.stats().succeeded).toBe(1);
+    await durable.probe.waitFor('ran:o-10', 20_000);
+  });
+
+  it('gives up on a hand-off at shutdownTimeout and reports it to onError with the task name', async () => {
+    const { tasks, receipts } = track(await startContext({ queue: freshQueue(), worker: false }, 500));
+    await redis.stop();
+    const reported: unknown[] = [];
+    try {
+      tasks.task({ onError: (_task, error) => void reported.push(error) }).call(receipts, 'sendReceipt', 'o-11');
+      await tasks.onIdle();
+    } finally {
+      redis = await startRedis({ port: redis.port });
+    }
+    expect(tasks.stats().failed).toBe(1);
+    expect(reported).toHaveLength(1);
+    expect(String(reported[0])).toMatch(
+      /Task "send_receipt" was not handed to queue "[^"]+": Redis did not take it within \d+ ms/,
+    );
+  });
 });
