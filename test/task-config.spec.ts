@@ -60,6 +60,7 @@ describe('TaskConfig', () => {
         'concurrency',
         'queueLimit',
         'group',
+        'durable',
       ]),
     ],
     ['fast', messages.expected('task options', 'an object', 'fast')],

@@ -34,6 +34,7 @@ describe('TasksModule.forRoot() input', () => {
         'concurrency',
         'queueLimit',
         'group',
+        'durable',
         'shutdownTimeout',
         'maxConcurrency',
         'logFormat',

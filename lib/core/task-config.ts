@@ -81,6 +81,19 @@ export interface TaskOptions {
    * @default the task's name
    */
   readonly group?: string;
+  /**
+   * Hand the task to a durable queue instead of running it here: it runs on a worker process, at
+   * least once, and survives a crash of this one. Needs `DurableTasksModule` from
+   * `'nestjs-tasks/bullmq'`, and a `@Task()` method of a singleton provider with an explicit
+   * `name`. Its arguments must survive JSON.
+   * @default false
+   * @example
+   * ```ts
+   * @Task({ name: 'send_receipt', durable: true, retry: 5 })
+   * async sendReceipt(orderId: string) {}
+   * ```
+   */
+  readonly durable?: boolean;
 }
 
 /** The task field names, for callers that accept them among other keys. */
@@ -94,6 +107,7 @@ export const TASK_FIELDS: readonly string[] = [
   'concurrency',
   'queueLimit',
   'group',
+  'durable',
 ];
 
 /** Marks the next `new TaskConfig()` as an ordinary, validated one. */
@@ -124,6 +138,7 @@ export class TaskConfig implements TaskOptions {
   readonly concurrency?: number;
   readonly queueLimit?: number;
   readonly group?: string;
+  readonly durable?: boolean;
   /** `retry` with its defaults filled in, made once: undefined for a single attempt. */
   #retryPolicy?: RetryPolicy;
 
@@ -145,6 +160,7 @@ export class TaskConfig implements TaskOptions {
     this.concurrency = options.concurrency;
     this.queueLimit = options.queueLimit;
     this.group = options.group;
+    this.durable = options.durable;
     if (trusted !== UNTRUSTED) this.#retryPolicy = trusted;
     else if (options.retry !== undefined) this.#retryPolicy = toRetryPolicy(options.retry);
   }
@@ -180,6 +196,7 @@ function mergeFields(base: TaskOptions, other: TaskOptions): TaskOptions {
     concurrency: other.concurrency !== undefined ? other.concurrency : base.concurrency,
     queueLimit: other.queueLimit !== undefined ? other.queueLimit : base.queueLimit,
     group: other.group !== undefined ? other.group : base.group,
+    durable: other.durable !== undefined ? other.durable : base.durable,
   };
 }
 
@@ -205,6 +222,7 @@ export function assertTaskOptions(options: unknown, where: string, allowed: read
   expectType(record.onError, 'function', '`onError`', 'a function `(task, error) => void`');
   expectType(record.always, 'boolean', '`always`', 'a boolean');
   expectType(record.group, 'string', '`group`', 'a string');
+  expectType(record.durable, 'boolean', '`durable`', 'a boolean');
   expectNumber(record.timeout, '`timeout`', 'a number of milliseconds > 0, or Infinity for none', (n) => n > 0);
   expectNumber(record.concurrency, '`concurrency`', 'an integer >= 1, or Infinity', (n) => atLeast(n, 1));
   expectNumber(record.queueLimit, '`queueLimit`', 'an integer >= 0, or Infinity', (n) => atLeast(n, 0));

@@ -5,6 +5,7 @@ import { TaskGroups, type CountKey, type TasksStats } from '../control/task-grou
 import { taskStorage } from './current-task.js';
 import type { TaskObserver, TaskOutcome } from './task-observer.js';
 import { ScheduledTask } from './scheduled-task.js';
+import { HANDED_OFF, type TaskHandOff } from './task-hand-off.js';
 import { decoratedConfig, isUnboundMethod } from './task.js';
 import { retryPolicyOf, type TaskConfig } from './task-config.js';
 import { TASKS_OPTIONS } from './tasks.constants.js';
@@ -51,6 +52,8 @@ export class TaskRunner {
   private observers?: TaskObserver[];
   /** When the drain began to wait, and for how many shielded tasks: for the line when it ends. */
   private drainStarted?: { at: number; count: number };
+  /** Where durable tasks go (nestjs-tasks/bullmq); undefined while none is registered. */
+  private handOff?: TaskHandOff;
 
   constructor(@Inject(TASKS_OPTIONS) private readonly options: ResolvedTasksOptions) {
     const timeout = options.shutdownTimeout;
@@ -68,7 +71,17 @@ export class TaskRunner {
   ): ScheduledTask {
     if (typeof fn !== 'function') throw new TasksError(messages.notAFunction(fn));
     const func = fn as (...args: unknown[]) => unknown;
-    return new ScheduledTask(this, func, args, this.configFor(fn, callSite), mode, this.groups);
+    const config = this.configFor(fn, callSite);
+    if (config.durable === true) return this.createDurable(func, args, config, mode);
+    return new ScheduledTask(this, func, args, config, mode, this.groups);
+  }
+
+  /** Registers where durable tasks are handed off (nestjs-tasks/bullmq); returns the function that removes it. */
+  setHandOff(handOff: TaskHandOff): () => void {
+    this.handOff = handOff;
+    return () => {
+      if (this.handOff === handOff) this.handOff = undefined;
+    };
   }
 
   /**
@@ -239,6 +252,10 @@ export class TaskRunner {
    * a suspended frame.
    */
   private readonly execute = (task: ScheduledTask): void => {
+    if (task.config.durable === true) {
+      this.handOver(task);
+      return;
+    }
     // Here, in the scheduling context, whatever timer or slot later starts the next attempt.
     if (task.release === undefined && this.mayRetry(task)) this.armRelease(task);
     const timeout = task.config.timeout;
@@ -262,6 +279,34 @@ export class TaskRunner {
       (error: unknown) => this.attemptFailed(task, error),
     );
   };
+
+  /** A durable task, checked by the hand-off before it is scheduled: shielded, no local slot. */
+  private createDurable(
+    func: (...args: unknown[]) => unknown,
+    args: readonly unknown[],
+    config: TaskConfig,
+    mode: TaskMode,
+  ): ScheduledTask {
+    const task = new ScheduledTask(this, func, args, config.merge(HANDED_OFF), mode, this.groups);
+    if (this.handOff === undefined) throw new TasksError(messages.durableWithoutModule(task.name));
+    this.handOff.check(task);
+    return task;
+  }
+
+  /**
+   * A durable task's one attempt: the hand-off, instead of its function. It succeeds once the
+   * queue has acknowledged the job; local `retry` and `timeout` do not apply (the worker's do).
+   */
+  private handOver(task: ScheduledTask): void {
+    const handOff = this.handOff;
+    new Promise<void>((resolve) => {
+      if (handOff === undefined) throw new TasksError(messages.durableWithoutModule(task.name));
+      resolve(handOff.send(task));
+    }).then(
+      () => this.succeeded(task),
+      (error: unknown) => void this.fail(task, error).then(() => this.finish(task, 'failed', error)),
+    );
+  }
 
   /** The attempt's function called through every observer's `around` hook. */
   private callObserved(task: ScheduledTask): unknown {

@@ -157,6 +157,8 @@ export const messages = {
   intercepted: (name: string) => `Task "${name}" was captured, not run (the testing kit's capture mode).`,
   observerFailed: (error: unknown) => `A nestjs-tasks observer hook failed: ${describeError(error)}`,
   drained: (count: number, ms: number) => `Drained ${count} shielded task(s) in ${ms} ms`,
+  durableWithoutModule: (name: string) =>
+    `Task "${name}" is durable (\`durable: true\`), but no durable queue is installed to hand it to. Import \`DurableTasksModule.forRoot({ connection, queue })\` from 'nestjs-tasks/bullmq' next to TasksModule (and install bullmq and ioredis), or remove \`durable: true\` to run the task in this process.`,
   shutdownWaiting: (count: number, timeout: number) =>
     `Waiting up to ${timeout} ms for ${count} shielded task(s) to finish`,
 } as const;

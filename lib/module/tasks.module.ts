@@ -38,13 +38,13 @@ function idOf(fn: unknown): number | undefined {
 
 /** The options as a string: equal for equal values and the same functions. */
 function keyOf(resolved: ResolvedTasksOptions): string {
-  const { name, shield, always, onError, timeout, retry, concurrency, queueLimit, group } = resolved.config;
+  const { name, shield, always, onError, timeout, retry, concurrency, queueLimit, group, durable } = resolved.config;
   const retryKey =
     typeof retry === 'object'
       ? [retry.attempts, retry.delay, retry.backoff, retry.maxDelay, retry.jitter, idOf(retry.retryIf)].map(String)
       : String(retry);
   const numbers = [timeout, concurrency, queueLimit, resolved.shutdownTimeout, resolved.maxConcurrency].map(String);
-  return JSON.stringify([name, shield, always, group, idOf(onError), retryKey, numbers, resolved.logFormat]);
+  return JSON.stringify([name, shield, always, group, durable, idOf(onError), retryKey, numbers, resolved.logFormat]);
 }
 
 const PROVIDERS: Provider[] = [
@@ -110,8 +110,8 @@ export class TasksModule implements NestModule {
       global: true,
       imports: [DiscoveryModule],
       providers: [...optionsProviders, ...PROVIDERS],
-      // TaskRunner too, for the integrations (nestjs-tasks/testing, /opentelemetry): not public API.
-      exports: [TasksService, TaskRunner],
+      // TaskRunner and the options too, for the integrations (nestjs-tasks/testing, /bullmq): not public API.
+      exports: [TasksService, TaskRunner, TASKS_OPTIONS],
     };
   }
 

@@ -17,6 +17,8 @@ export interface RedisServer {
 export interface StartRedisOptions {
   /** Where to look for `redis-server`. @default process.env.PATH */
   searchPath?: string;
+  /** Listen on this port (to restart a stopped server where its clients reconnect). @default a free port */
+  port?: number;
   /** How long to wait for the first PONG. @default 10_000 */
   readyTimeoutMs?: number;
 }
@@ -44,9 +46,9 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
   // Another process may take the port between our probe and redis's bind: try a few ports.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await launch(command, await freePort(), options.readyTimeoutMs ?? 10_000);
+      return await launch(command, options.port ?? (await freePort()), options.readyTimeoutMs ?? 10_000);
     } catch (error) {
-      if (attempt >= 3 || !(error instanceof PortInUse)) throw error;
+      if (attempt >= 3 || options.port !== undefined || !(error instanceof PortInUse)) throw error;
     }
   }
 }

@@ -1,0 +1,37 @@
+import type { ConnectionOptions } from 'bullmq';
+
+/**
+ * The producer's connection: given options, commands fail at once while Redis is unreachable
+ * (instead of waiting in ioredis' offline queue for minutes), so the hand-off can retry and then
+ * report. A client instance is used as given.
+ */
+export function producerConnection(connection: ConnectionOptions, closing: () => boolean): ConnectionOptions {
+  if (isClient(connection)) return connection;
+  const given = (connection as { retryStrategy?: (times: number) => number | null | undefined }).retryStrategy;
+  return {
+    ...connection,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    // Once the queue closes, stop reconnecting: a client that lost Redis would otherwise keep a
+    // reconnect timer (and the process) alive after close() gave up on quitting it.
+    retryStrategy: (times: number) => (closing() ? null : (given?.(times) ?? Math.min(2 ** times * 50, 2000))),
+  } as ConnectionOptions;
+}
+
+function isClient(connection: ConnectionOptions): boolean {
+  return typeof (connection as { sendCommand?: unknown }).sendCommand === 'function';
+}
+
+/** Listens to a queue's or worker's `error` events (without a listener, Node would throw them). */
+export function connectionErrors(
+  emitter: { on(event: 'error', listener: (error: Error) => void): unknown },
+  report: (error: Error) => void,
+): void {
+  let last: string | undefined;
+  emitter.on('error', (error) => {
+    // ioredis repeats the same error on every reconnect attempt: report each change once.
+    if (error.message === last) return;
+    last = error.message;
+    report(error);
+  });
+}

@@ -1,0 +1,114 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Queue, type JobsOptions } from 'bullmq';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isUnboundMethod, decoratedConfig, type Task } from '../core/task.js';
+import { retryPolicyOf } from '../core/task-config.js';
+import type { TaskHandOff } from '../core/task-hand-off.js';
+import { TaskRunner } from '../core/task-runner.js';
+import { TASKS_OPTIONS } from '../core/tasks.constants.js';
+import { TasksError } from '../core/tasks.errors.js';
+import type { ResolvedTasksOptions } from '../module/tasks.options.js';
+import { DURABLE_BACKOFF, DURABLE_LOGGER_CONTEXT, DURABLE_OPTIONS } from './durable.constants.js';
+import { durableMessages } from './durable.messages.js';
+import type { ResolvedDurableOptions } from './durable.options.js';
+import type { DurableJobData } from './durable-job.js';
+import { DurableRegistry, type TaskMethod } from './durable-registry.js';
+import { encodeArgs } from './json-args.js';
+import { connectionErrors, producerConnection } from './connection.js';
+
+const FIRST_RETRY_DELAY = 50;
+const MAX_RETRY_DELAY = 2000;
+
+/**
+ * The web side: checks durable tasks at `schedule()` and, when one would have started, adds its
+ * job to the BullMQ queue — retrying with backoff while Redis is unreachable, within
+ * `shutdownTimeout`. Closes the queue once the shutdown drain has awaited every hand-off.
+ */
+@Injectable()
+export class DurableHandOff implements TaskHandOff, OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(DURABLE_LOGGER_CONTEXT);
+  private queue?: Queue<DurableJobData>;
+  private removeHandOff?: () => void;
+  private closing = false;
+
+  constructor(
+    @Inject(DURABLE_OPTIONS) private readonly options: ResolvedDurableOptions,
+    @Inject(TASKS_OPTIONS) private readonly tasksOptions: ResolvedTasksOptions,
+    private readonly runner: TaskRunner,
+    private readonly registry: DurableRegistry,
+  ) {}
+
+  onModuleInit(): void {
+    this.queue = new Queue<DurableJobData>(this.options.queue, {
+      connection: producerConnection(this.options.connection, () => this.closing),
+    });
+    connectionErrors(this.queue, (error) =>
+      this.logger.warn(durableMessages.connectionError('queue', this.options.queue, error)),
+    );
+    this.removeHandOff = this.runner.setHandOff(this);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    // The same drain TasksModule awaits: every hand-off in flight has settled after it.
+    await this.runner.shutdown();
+    this.removeHandOff?.();
+    this.closing = true;
+    await this.queue?.close().catch(() => undefined); // rejects while Redis is down
+  }
+
+  check(task: Task): void {
+    const name = task.config.name;
+    if (name === undefined) throw new TasksError(durableMessages.noName(task.name));
+    const [method, ...others] = this.registry.get(name);
+    if (method === undefined || others.length > 0) throw new TasksError(durableMessages.noMethod(name));
+    if (!isTheMethod(task.func, method)) throw new TasksError(durableMessages.notTheMethod(name, method.owner));
+    encodeArgs(name, task.args);
+  }
+
+  async send(task: Task): Promise<void> {
+    const queue = this.queue as Queue<DurableJobData>;
+    const policy = retryPolicyOf(task.config);
+    const data: DurableJobData = {
+      args: encodeArgs(task.name, task.args),
+      mode: task.mode,
+      ...(task.config.timeout !== undefined && task.config.timeout !== Infinity && { timeout: task.config.timeout }),
+      ...(policy !== undefined && {
+        retry: { delay: policy.delay, backoff: policy.backoff, maxDelay: policy.maxDelay, jitter: policy.jitter },
+      }),
+    };
+    const options: JobsOptions = {
+      // Chosen here, so that an add retried after a lost reply is the same job, not a second one.
+      jobId: randomUUID(),
+      ...(policy !== undefined && { attempts: policy.attempts, backoff: { type: DURABLE_BACKOFF } }),
+      ...(this.options.removeOnComplete !== undefined && { removeOnComplete: this.options.removeOnComplete }),
+      ...(this.options.removeOnFail !== undefined && { removeOnFail: this.options.removeOnFail }),
+    };
+    const started = Date.now();
+    const deadline = started + this.tasksOptions.shutdownTimeout;
+    for (let attempt = 1, delay = FIRST_RETRY_DELAY; ; attempt++, delay = Math.min(delay * 2, MAX_RETRY_DELAY)) {
+      try {
+        await queue.add(task.name, data, options);
+        return;
+      } catch (error) {
+        if (task.signal.aborted || Date.now() + delay > deadline) {
+          throw new TasksError(
+            durableMessages.handOffFailed(task.name, this.options.queue, Date.now() - started, error),
+          );
+        }
+        this.logger.warn(durableMessages.handOffRetrying(task.name, this.options.queue, attempt, delay, error));
+        await sleep(delay, undefined, { signal: task.signal }).catch(() => undefined);
+      }
+    }
+  }
+}
+
+/**
+ * Whether the function scheduled runs `method`: the method bound at start-up
+ * (`schedule(this.mailer.send)`), or the wrapper `call(this.mailer, 'send')` makes, which
+ * carries the method's name and no config of its own.
+ */
+function isTheMethod(func: Task['func'], method: TaskMethod): boolean {
+  if (func === method.instance[method.key]) return true;
+  return func.name === method.key && decoratedConfig(func) === undefined && !isUnboundMethod(func);
+}
