@@ -6,7 +6,12 @@ export default {
   testMatch: ['**/*.spec.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/test/consumers/'],
   extensionsToTreatAsEsm: ['.ts'],
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  // The sample app imports the package by name: map it (and its subpaths) to the sources.
+  moduleNameMapper: {
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+    '^nestjs-tasks$': '<rootDir>/lib/index.ts',
+    '^nestjs-tasks/(.*)$': '<rootDir>/lib/$1/index.ts',
+  },
   // mercurius requires @fastify/static, which requires the ESM-only content-disposition@3: Jest's
   // CommonJS loader cannot require ESM on Node 20, so that one package is compiled to CommonJS.
   transformIgnorePatterns: ['^(?!.*/node_modules/content-disposition/).*/node_modules/'],
