@@ -41,7 +41,11 @@ const PEERLESS = `
 const root = await import('nestjs-tasks');
 const testing = await import('nestjs-tasks/testing');
 if (!root.TasksModule || !testing.TasksTestingModule) process.exit(1);
-for (const [entry, peer] of [['nestjs-tasks/opentelemetry', '@opentelemetry/api'], ['nestjs-tasks/terminus', '@nestjs/terminus']]) {
+for (const [entry, peer] of [
+  ['nestjs-tasks/opentelemetry', '@opentelemetry/api'],
+  ['nestjs-tasks/terminus', '@nestjs/terminus'],
+  ['nestjs-tasks/bullmq', 'bullmq'],
+]) {
   try {
     await import(entry);
     console.error(entry + ' loaded without ' + peer);
@@ -138,7 +142,7 @@ try {
       const deps = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).dependencies ?? {};
       if (deps['@opentelemetry/api'] === undefined && deps['@nestjs/terminus'] === undefined) {
         check(
-          `${name} on node ${line.version}: without the optional peers, nestjs-tasks/testing loads and /opentelemetry, /terminus name their peer`,
+          `${name} on node ${line.version}: without the optional peers, nestjs-tasks/testing loads and /opentelemetry, /terminus, /bullmq name their peer`,
           () => run(dir, line, line.node, ['--input-type=module', '-e', PEERLESS]),
         );
       }
