@@ -88,7 +88,8 @@ export class DurableHandOff implements TaskHandOff, OnModuleInit, OnApplicationS
     const deadline = started + this.tasksOptions.shutdownTimeout;
     for (let attempt = 1, delay = FIRST_RETRY_DELAY; ; attempt++, delay = Math.min(delay * 2, MAX_RETRY_DELAY)) {
       try {
-        await queue.add(task.name, data, options);
+        // An add can hang (BullMQ waits for a connection that is reconnecting): bounded by the deadline.
+        await withDeadline(queue.add(task.name, data, options), deadline - Date.now());
         return;
       } catch (error) {
         if (task.signal.aborted || Date.now() + delay > deadline) {
@@ -101,6 +102,26 @@ export class DurableHandOff implements TaskHandOff, OnModuleInit, OnApplicationS
       }
     }
   }
+}
+
+/** The hand-off's own time limit reached while an add was still waiting for Redis. */
+class HandOffDeadline extends Error {
+  override readonly name = 'HandOffDeadline';
+  constructor(ms: number) {
+    super(`no answer from Redis within the ${ms} ms left before shutdownTimeout`);
+  }
+}
+
+/** `promise`, or a rejection with a {@link HandOffDeadline} once `ms` have passed. */
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  // No deadline (shutdownTimeout Infinity), or one past what Node's timers can hold.
+  if (!(ms <= 2 ** 31 - 1)) return promise;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new HandOffDeadline(Math.max(0, Math.round(ms)))), Math.max(0, ms));
+  });
+  promise.catch(() => undefined); // a late rejection of an abandoned add is not unhandled
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }
 
 /**
