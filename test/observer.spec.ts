@@ -28,7 +28,7 @@ describe('task observers (the hooks the integrations use)', () => {
   const recorder = (events: string[]): TaskObserver => ({
     scheduled: (task) => void events.push(`scheduled ${task.name} ${task.mode}`),
     around: (task, run) => {
-      events.push(`around ${task.name} ${task.attempt} current=${currentTask() === undefined ? 'none' : 'set'}`);
+      events.push(`around ${task.name} ${task.attempt} current=${currentTask() === task ? 'task' : 'other'}`);
       const result = run();
       events.push(`ran ${task.name}`);
       return result;
@@ -41,7 +41,7 @@ describe('task observers (the hooks the integrations use)', () => {
       void events.push(`settled ${task.name} ${outcome}${detail instanceof Error ? ` ${detail.message}` : ''}`),
   });
 
-  it('calls each hook in order, wraps the attempt outside the task context, and passes the last error', async () => {
+  it('calls each hook in order, wraps the attempt inside the task context, and passes the last error', async () => {
     await start();
     const events: string[] = [];
     runner.observe(recorder(events));
@@ -54,16 +54,16 @@ describe('task observers (the hooks the integrations use)', () => {
     await tasks.onIdle();
     expect(events).toEqual([
       'scheduled ok immediate',
-      'around ok 1 current=none',
+      'around ok 1 current=task',
       'body ok',
       'ran ok',
       'attempt ok 1 ok false',
       'settled ok succeeded',
       'scheduled flaky immediate',
-      'around flaky 1 current=none',
+      'around flaky 1 current=task',
       'ran flaky',
       'attempt flaky 1 boom 1 false',
-      'around flaky 2 current=none',
+      'around flaky 2 current=task',
       'ran flaky',
       'attempt flaky 2 boom 2 false',
       'settled flaky failed boom 2',

@@ -43,8 +43,7 @@ export class Limiter {
 
   /** Puts the task at the end of its group's queue (the caller counts it as queued). */
   enqueue(task: ScheduledTask): void {
-    task.sequence = ++this.sequence;
-    task.counts.push(task);
+    task.counts.push(task, ++this.sequence);
     this.waiting.add(task.counts);
   }
 
@@ -56,12 +55,12 @@ export class Limiter {
     if (this.groups.total.running >= this.maxConcurrency) return undefined;
     if (this.maxConcurrency === Infinity) return this.take(group);
     // A global slot: the longest-waiting task among the groups that have a slot free.
-    let oldest: ScheduledTask | undefined;
+    let oldest: TaskGroup | undefined;
     for (const candidate of this.waiting) {
-      const head = this.headIfFree(candidate);
-      if (head !== undefined && (oldest === undefined || (head.sequence ?? 0) < (oldest.sequence ?? 0))) oldest = head;
+      if (this.headIfFree(candidate) === undefined) continue;
+      if (oldest === undefined || candidate.headSequence() < oldest.headSequence()) oldest = candidate;
     }
-    return oldest === undefined ? undefined : this.take(oldest.counts);
+    return oldest === undefined ? undefined : this.take(oldest);
   }
 
   private take(group: TaskGroup): ScheduledTask | undefined {

@@ -112,14 +112,22 @@ export class Counter implements Record<CountKey, number> {
 export class TaskGroup extends Counter {
   /** Waiting tasks from `head` on; earlier entries are spent. Tasks dropped while queued are skipped. */
   private queue: ScheduledTask[] = [];
+  /** Each queued task's order of entry into any group's queue, for first-in first-out across groups. */
+  private sequences: number[] = [];
   private head = 0;
 
   constructor(readonly name: string) {
     super();
   }
 
-  push(task: ScheduledTask): void {
+  push(task: ScheduledTask, sequence: number): void {
     this.queue.push(task);
+    this.sequences.push(sequence);
+  }
+
+  /** The entry order of the task `peek()` returned. */
+  headSequence(): number {
+    return this.sequences[this.head];
   }
 
   /** The first task still queued, or undefined. */
@@ -137,9 +145,11 @@ export class TaskGroup extends Counter {
     this.queue[this.head++] = undefined as unknown as ScheduledTask;
     if (this.head === this.queue.length) {
       this.queue = [];
+      this.sequences = [];
       this.head = 0;
     } else if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
       this.queue = this.queue.slice(this.head);
+      this.sequences = this.sequences.slice(this.head);
       this.head = 0;
     }
   }
@@ -170,7 +180,7 @@ export class TaskGroups {
   }
 
   /** Counts a task's outcome; forgets its group if it is idle and too many groups are known. */
-  settle(group: TaskGroup, from: CountKey, outcome: CountKey): void {
+  settle(group: TaskGroup, from: CountKey | undefined, outcome: CountKey): void {
     this.move(group, from, outcome);
     if (this.byName.size > MAX_GROUPS && group.live() === 0 && this.byName.get(group.name) === group) {
       this.byName.delete(group.name);

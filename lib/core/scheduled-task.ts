@@ -6,16 +6,17 @@ import { ANONYMOUS_TASK } from './tasks.constants.js';
 import type { TaskMode } from './tasks.messages.js';
 
 /**
- * Where a task is in its life. Every transition goes through the TaskRunner: `pending` (a
- * deferred task waiting for its request) → `queued` (waiting for a concurrency slot) →
- * `running` → `retrying` (waiting for its next attempt) → … → `settled`.
+ * Where a task is in its life. Every transition goes through the TaskRunner: `new` (created,
+ * not yet counted; an immediate task leaves it when it starts) → `pending` (a deferred task
+ * waiting for its request) → `queued` (waiting for a concurrency slot) → `running` → `retrying`
+ * (waiting for its next attempt) → … → `settled`.
  */
-export type TaskState = 'pending' | 'queued' | 'running' | 'retrying' | 'settled';
+export type TaskState = 'new' | 'pending' | 'queued' | 'running' | 'retrying' | 'settled';
 
 /** The library's own record of a task: the public {@link Task} plus its bookkeeping. */
 export class ScheduledTask implements Task {
   readonly name: string;
-  state: TaskState = 'pending';
+  state: TaskState = 'new';
   attempt = 0;
   private controller?: AbortController;
 
@@ -45,8 +46,9 @@ export class ScheduledTask implements Task {
   /** The pending timer: the current attempt's timeout, or the wait before the next attempt. */
   timer?: NodeJS.Timeout;
 
-  /** Order of entry into a concurrency queue, for first-in first-out across groups. */
-  sequence?: number;
+  /** The runner's list of live tasks (scheduled, not settled): the previous and next one. */
+  previous?: ScheduledTask;
+  next?: ScheduledTask;
 
   get group(): string {
     return this.counts.name;

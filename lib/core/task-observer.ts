@@ -18,8 +18,9 @@ export interface TaskObserver {
    */
   intercept?(task: Task): boolean;
   /**
-   * Wraps the call of one attempt's function, in the scheduling context: call `run` once and
-   * return what it returns (to make a span active around it, say).
+   * Wraps the call of one attempt's function, in the scheduling context with `currentTask()`
+   * already the task: call `run` once and return what it returns (to make a span active around
+   * it, say).
    */
   around?(task: Task, run: () => unknown): unknown;
   /** One attempt ended: `error` is undefined when it succeeded; `timedOut` when its timeout ended it. */

@@ -4,7 +4,7 @@ import { retryDelay, type RetryPolicy } from '../control/retry-policy.js';
 import { TaskGroups, type CountKey, type TasksStats } from '../control/task-groups.js';
 import { taskStorage } from './current-task.js';
 import type { TaskObserver, TaskOutcome } from './task-observer.js';
-import { ScheduledTask } from './scheduled-task.js';
+import { ScheduledTask, type TaskState } from './scheduled-task.js';
 import { HANDED_OFF, type TaskHandOff } from './task-hand-off.js';
 import { decoratedConfig, isUnboundMethod } from './task.js';
 import { retryPolicyOf, type TaskConfig } from './task-config.js';
@@ -20,6 +20,9 @@ type Outcome = TaskOutcome;
 
 /** A state a task can move to before it settles. */
 type LiveState = 'pending' | 'queued' | 'running' | 'retrying';
+
+/** The count a task in `state` is in: none while it is `new` (an immediate task before it starts). */
+const countOf = (state: TaskState): CountKey | undefined => (state === 'new' ? undefined : (state as CountKey));
 
 /** One attempt of a task with a timeout: whether its function still runs, whether it timed out. */
 interface TimedAttempt {
@@ -38,8 +41,12 @@ const MAX_TIMER_DELAY = 2 ** 31 - 1;
 @Injectable()
 export class TaskRunner {
   private readonly logger: TasksLogger;
-  /** Tasks scheduled and not yet settled: pending, queued, running or retrying. */
-  private readonly live = new Set<ScheduledTask>();
+  /**
+   * Tasks scheduled and not yet settled (pending, queued, running or retrying): a list linked
+   * through the tasks themselves, newest first, and its length. Only shutdown walks it.
+   */
+  private newest?: ScheduledTask;
+  private liveCount = 0;
   private shieldedLive = 0;
   private idleWaiters: (() => void)[] = [];
   private drainWaiters: (() => void)[] = [];
@@ -97,8 +104,9 @@ export class TaskRunner {
   }
 
   /**
-   * Schedules a created task as pending, or throws: a shielded task once the last drain has
-   * ended (nothing would await it), a task whose group's `queueLimit` is reached.
+   * Schedules a created task — a deferred one as pending; an immediate one is counted when
+   * `start()` runs or queues it, in the same call — or throws: a shielded task once the last
+   * drain has ended (nothing would await it), a task whose group's `queueLimit` is reached.
    */
   admit(task: ScheduledTask, deferred: boolean): void {
     if (this.phase === 'closed' && task.config.shield) throw new TasksError(messages.shieldedAfterShutdown(task.name));
@@ -111,9 +119,11 @@ export class TaskRunner {
       );
       throw full;
     }
-    if (deferred) this.armRelease(task);
-    this.live.add(task);
-    this.groups.move(task.counts, undefined, 'pending');
+    if (deferred) {
+      this.armRelease(task);
+      this.moveTo(task, 'pending');
+    }
+    this.link(task);
     if (task.config.shield) this.shieldedLive++;
     if (this.observers !== undefined) this.notify((observer) => observer.scheduled?.(task));
   }
@@ -159,7 +169,7 @@ export class TaskRunner {
 
   /** Resolves when no task is pending, queued, running or retrying; at once if none is. Never rejects. */
   onIdle(): Promise<void> {
-    if (this.live.size === 0) return Promise.resolve();
+    if (this.liveCount === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -195,12 +205,12 @@ export class TaskRunner {
     await this.drained();
     clearTimeout(this.deadline);
     this.phase = 'closed';
-    for (const task of this.live) task.timer?.unref();
+    for (const task of this.liveTasks()) task.timer?.unref();
   }
 
   private beginShutdown(): void {
     this.phase = 'draining';
-    for (const task of this.live) {
+    for (const task of this.liveTasks()) {
       if (task.config.shield) continue;
       if (task.state === 'running') task.abort(messages.abortedShutdown(task.name));
       else if (task.state === 'queued') this.drop(task, messages.droppedShutdown(task.name));
@@ -229,8 +239,31 @@ export class TaskRunner {
   }
 
   private moveTo(task: ScheduledTask, state: LiveState): void {
-    this.groups.move(task.counts, task.state as LiveState, state);
+    this.groups.move(task.counts, countOf(task.state), state);
     task.state = state;
+  }
+
+  private link(task: ScheduledTask): void {
+    task.next = this.newest;
+    if (this.newest !== undefined) this.newest.previous = task;
+    this.newest = task;
+    this.liveCount++;
+  }
+
+  private unlink(task: ScheduledTask): void {
+    const { previous, next } = task;
+    if (previous === undefined) this.newest = next;
+    else previous.next = next;
+    if (next !== undefined) next.previous = previous;
+    task.previous = task.next = undefined;
+    this.liveCount--;
+  }
+
+  /** The live tasks, oldest first; settling the task just returned does not disturb the walk. */
+  private liveTasks(): ScheduledTask[] {
+    const tasks: ScheduledTask[] = [];
+    for (let task = this.newest; task !== undefined; task = task.next) tasks.push(task);
+    return tasks.reverse();
   }
 
   /** Takes a slot and starts the next attempt, in the context where the task was scheduled. */
@@ -265,7 +298,7 @@ export class TaskRunner {
     }
     let result: unknown;
     try {
-      result = this.observers === undefined ? taskStorage.run(task, task.func, ...task.args) : this.callObserved(task);
+      result = this.observers === undefined ? callInTask(task) : this.callObserved(task);
     } catch (error) {
       this.attemptFailed(task, error);
       return;
@@ -274,11 +307,16 @@ export class TaskRunner {
       this.succeeded(task);
       return;
     }
-    Promise.resolve(result).then(
-      () => this.succeeded(task),
-      (error: unknown) => this.attemptFailed(task, error),
-    );
+    Promise.resolve(result).then(this.resolved, this.rejected);
   };
+
+  /**
+   * The reactions to an attempt's promise, shared by every task: they run in the context
+   * `callInTask` entered, whose store is the task (two closures per task would cost more).
+   */
+  private readonly resolved = (): void => this.succeeded(taskStorage.getStore() as ScheduledTask);
+  private readonly rejected = (error: unknown): void =>
+    this.attemptFailed(taskStorage.getStore() as ScheduledTask, error);
 
   /** A durable task, checked by the hand-off before it is scheduled: shielded, no local slot. */
   private createDurable(
@@ -308,9 +346,14 @@ export class TaskRunner {
     );
   }
 
-  /** The attempt's function called through every observer's `around` hook. */
+  /**
+   * The attempt's function called through every observer's `around` hook. The task's context is
+   * entered first, so that it is still current when the hooks return (one that runs the function
+   * in a context of its own restores the context it was called in).
+   */
   private callObserved(task: ScheduledTask): unknown {
-    let run = (): unknown => taskStorage.run(task, task.func, ...task.args);
+    taskStorage.enterWith(task);
+    let run = (): unknown => Reflect.apply(task.func, null, task.args);
     for (const observer of this.observers ?? []) {
       const around = observer.around;
       if (around === undefined) continue;
@@ -331,7 +374,7 @@ export class TaskRunner {
     task.timer = setTimeout(() => this.timedOut(task, timeout, attempt), timeout);
     let result: unknown;
     try {
-      result = this.observers === undefined ? taskStorage.run(task, task.func, ...task.args) : this.callObserved(task);
+      result = this.observers === undefined ? callInTask(task) : this.callObserved(task);
     } catch (error) {
       if (this.attemptEnded(task, attempt)) this.attemptFailed(task, error);
       return;
@@ -472,13 +515,13 @@ export class TaskRunner {
       clearTimeout(task.timer);
       task.timer = undefined;
     }
-    this.groups.settle(task.counts, state as CountKey, outcome);
+    this.groups.settle(task.counts, countOf(state), outcome);
     task.state = 'settled';
-    this.live.delete(task);
+    this.unlink(task);
     if (task.config.shield && --this.shieldedLive === 0) this.resolveDrainWaiters();
     if (this.observers !== undefined) this.notify((observer) => observer.settled?.(task, outcome, detail));
     if (state === 'running') this.slotFreed(task);
-    if (this.live.size === 0 && this.idleWaiters.length > 0) {
+    if (this.liveCount === 0 && this.idleWaiters.length > 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
       for (const resolve of waiters) resolve();
@@ -539,7 +582,7 @@ export class TaskRunner {
   private abandonShielded(): void {
     this.phase = 'closed';
     const names: string[] = [];
-    for (const task of this.live) {
+    for (const task of this.liveTasks()) {
       if (!task.config.shield) continue;
       names.push(task.name);
       const reason = messages.shutdownDeadline(this.shutdownTimeout, [task.name]);
@@ -555,6 +598,17 @@ export class TaskRunner {
     }
     this.resolveDrainWaiters();
   }
+}
+
+/**
+ * Calls the task's function with `currentTask()` set to it. Only for `execute`, which always runs
+ * as a promise job of its own: the task's store stays entered until that job ends (no context is
+ * restored: Node's `AsyncLocalStorage.run()` makes a second context frame to restore one on
+ * Node 24), so what the job does after the call — settling the task, `onError` — sees it too.
+ */
+function callInTask(task: ScheduledTask): unknown {
+  taskStorage.enterWith(task);
+  return Reflect.apply(task.func, null, task.args);
 }
 
 /**

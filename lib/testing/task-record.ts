@@ -68,7 +68,9 @@ export class TaskRecord {
   get state(): TaskRecordState {
     if (this.ending !== undefined) return this.ending;
     const state = this.current.state;
-    return state === 'settled' ? 'dropped' : state;
+    if (state === 'settled') return 'dropped';
+    // An immediate task is `new` only inside the schedule() call that starts it.
+    return state === 'new' ? 'pending' : state;
   }
 
   /** The last error of a task that failed or timed out; undefined otherwise. */
