@@ -170,7 +170,8 @@ export class RequestTasks {
     const response = this.current();
     if (response === undefined) return;
     this.response = response;
-    response.once('close', () => {
+    // `on`, not `once`: 'close' is emitted once, and `once` would wrap the listener per request.
+    response.on('close', () => {
       this.response = undefined;
       this.responded = true;
       this.responseClosed();
