@@ -266,6 +266,27 @@ describe('a worker at shutdown', () => {
     expect(await job?.getState()).toBe('completed');
     expect(logger.lines.filter((line) => line.level === 'warn')).toEqual([]);
   });
+  it('closes an idle worker at shutdownTimeout while Redis is down, saying why', async () => {
+    held.reset();
+    const queue = freshQueue();
+    const logger = new RecordingLogger();
+    const worker = await startWorker('only', queue, logger, { shutdownTimeout: 400 });
+    worker.tasks.call(worker.holders, 'free', 'd-1');
+    await held.probe.waitFor('free:d-1', 10_000); // the worker is taking jobs
+    await redis.stop();
+    let closeMs: number;
+    try {
+      const closeStarted = Date.now();
+      await worker.app.close(); // BullMQ's own close() would wait for Redis to come back
+      closeMs = Date.now() - closeStarted;
+    } finally {
+      redis = await startRedis({ port: redis.port });
+    }
+    expect(closeMs).toBeLessThan(400 + 1500);
+    expect(logger.lines.filter((line) => line.level === 'warn').map((line) => line.message)).toContain(
+      durableMessages.workerNotStopped(400, queue),
+    );
+  });
 });
 
 describe("a task's concurrency on the worker", () => {

@@ -72,35 +72,46 @@ export class DurableWorker implements OnApplicationBootstrap, OnModuleDestroy, O
    * later `close(true)` returns that same wait, so the deadline could not cut it short.
    */
   onModuleDestroy(): void {
-    if (this.worker === undefined || this.stopping !== undefined) return;
+    const worker = this.worker;
+    if (worker === undefined || this.stopping !== undefined) return;
     this.stoppingAt = Date.now();
-    // Resolves once the active jobs have settled in Redis (completed, failed or retried).
-    this.stopping = this.worker.pause().catch(() => undefined);
+    // Settles once the active jobs have settled in Redis (completed, failed or retried).
+    this.stopping = worker.pause().catch(() => undefined);
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.onModuleDestroy();
     const worker = this.worker;
     if (worker === undefined || this.stopping === undefined) return;
-    const timeout = this.tasksOptions.shutdownTimeout;
-    const left = timeout === Infinity ? undefined : Math.max(0, this.stoppingAt + timeout - Date.now());
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'deadline'>((resolve) => {
-      if (left !== undefined) timer = setTimeout(() => resolve('deadline'), left);
-    });
-    const ended = await Promise.race([this.stopping.then(() => 'stopped' as const), deadline]);
-    clearTimeout(timer);
-    if (ended === 'stopped') {
+    if (await this.stoppedInTime(this.stopping)) {
       await worker.close().catch(() => undefined);
       return;
     }
+    const timeout = this.tasksOptions.shutdownTimeout;
     const names = [...this.running.values()].map((job) => job.name);
-    this.logger.warn(durableMessages.workerDeadline(timeout, names));
+    this.logger.warn(
+      names.length === 0
+        ? durableMessages.workerNotStopped(timeout, this.options.queue)
+        : durableMessages.workerDeadline(timeout, names),
+    );
     // Closed by force first: BullMQ then drops the results, stops renewing the jobs' locks, and
     // stalled recovery hands the jobs to another worker.
     await worker.close(true).catch(() => undefined);
     for (const job of this.running.values())
       job.controller.abort(new Error(durableMessages.workerDeadline(timeout, [job.name])));
+  }
+
+  /** Whether `stopping` settled within `shutdownTimeout` of onModuleDestroy. */
+  private async stoppedInTime(stopping: Promise<void>): Promise<boolean> {
+    const timeout = this.tasksOptions.shutdownTimeout;
+    if (timeout === Infinity) return stopping.then(() => true);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), Math.max(0, this.stoppingAt + timeout - Date.now()));
+    });
+    const stopped = await Promise.race([stopping.then(() => true as const), deadline]);
+    clearTimeout(timer);
+    return stopped;
   }
 
   /** One attempt of one job. */
