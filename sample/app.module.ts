@@ -1,5 +1,5 @@
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
-import { Logger, Module } from '@nestjs/common';
+import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import { GraphQLModule } from '@nestjs/graphql';
 import { MercuriusDriver, type MercuriusDriverConfig } from '@nestjs/mercurius';
 import { TasksModule, type Task } from 'nestjs-tasks';
@@ -25,4 +25,14 @@ const graphql =
   controllers: [OrdersController],
   providers: [Mailer, OrdersResolver],
 })
-export class AppModule {}
+export class AppModule {
+  /**
+   * The app; given a Redis URL (REDIS_URL), also durable tasks on BullMQ and a worker. Imported
+   * only then, so that the sample runs without Redis and never loads bullmq.
+   */
+  static async register(redisUrl = process.env.REDIS_URL): Promise<DynamicModule> {
+    if (redisUrl === undefined || redisUrl === '') return { module: AppModule };
+    const { ReceiptsModule } = await import('./receipts.module.js');
+    return { module: AppModule, imports: [ReceiptsModule.forRedis(redisUrl)] };
+  }
+}

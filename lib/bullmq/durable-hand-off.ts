@@ -2,12 +2,13 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleIn
 import { Queue, type JobsOptions } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isUnboundMethod, decoratedConfig, type Task } from '../core/task.js';
+import type { Task } from '../core/task.js';
 import { retryPolicyOf } from '../core/task-config.js';
 import type { TaskHandOff } from '../core/task-hand-off.js';
 import { TaskRunner } from '../core/task-runner.js';
 import { TASKS_OPTIONS } from '../core/tasks.constants.js';
 import { TasksError } from '../core/tasks.errors.js';
+import { calledMethod } from '../module/task-scheduler.js';
 import type { ResolvedTasksOptions } from '../module/tasks.options.js';
 import { DURABLE_BACKOFF, DURABLE_LOGGER_CONTEXT, DURABLE_OPTIONS } from './durable.constants.js';
 import { durableMessages } from './durable.messages.js';
@@ -126,10 +127,12 @@ function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
 
 /**
  * Whether the function scheduled runs `method`: the method bound at start-up
- * (`schedule(this.mailer.send)`), or the wrapper `call(this.mailer, 'send')` makes, which
- * carries the method's name and no config of its own.
+ * (`schedule(this.mailer.send)`), or the function `call(this.mailer, 'send')` makes for that
+ * instance and method. Recognised by identity, never by name: an arrow function or a wrapper
+ * named after the method is not it.
  */
 function isTheMethod(func: Task['func'], method: TaskMethod): boolean {
   if (func === method.instance[method.key]) return true;
-  return func.name === method.key && decoratedConfig(func) === undefined && !isUnboundMethod(func);
+  const called = calledMethod(func);
+  return called !== undefined && called.instance === method.instance && called.key === method.key;
 }

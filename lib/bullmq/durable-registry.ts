@@ -57,7 +57,8 @@ export class DurableRegistry implements OnModuleInit {
           if (config.durable === true) throw new TasksError(durableMessages.unnamedMethod(owner));
           continue;
         }
-        if (!wrapper.isDependencyTreeStatic()) {
+        // A transient provider's tree is static, yet each injection gets an instance of its own.
+        if (wrapper.isTransient || !wrapper.isDependencyTreeStatic()) {
           if (config.durable === true) throw new TasksError(durableMessages.notSingleton(owner, config.name));
           continue;
         }

@@ -33,8 +33,8 @@ import { Slots } from './slots.js';
 export class DurableWorker implements OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown {
   private readonly logger = new Logger(DURABLE_LOGGER_CONTEXT);
   private worker?: Worker<DurableJobData>;
-  private closing?: Promise<void>;
-  private closingAt = 0;
+  private stopping?: Promise<void>;
+  private stoppingAt = 0;
   private readonly running = new Map<string, { name: string; controller: AbortController }>();
   private readonly slots = new Slots();
 
@@ -66,31 +66,52 @@ export class DurableWorker implements OnApplicationBootstrap, OnModuleDestroy, O
     );
   }
 
-  /** Stops taking jobs at once; the running ones are awaited in onApplicationShutdown. */
+  /**
+   * Stops taking jobs at once; the running ones are awaited in onApplicationShutdown. With
+   * `pause()`, not `close()`: once BullMQ's `close()` has begun waiting for the active jobs, a
+   * later `close(true)` returns that same wait, so the deadline could not cut it short.
+   */
   onModuleDestroy(): void {
-    if (this.worker === undefined || this.closing !== undefined) return;
-    this.closingAt = Date.now();
-    this.closing = this.worker.close().catch(() => undefined);
+    const worker = this.worker;
+    if (worker === undefined || this.stopping !== undefined) return;
+    this.stoppingAt = Date.now();
+    // Settles once the active jobs have settled in Redis (completed, failed or retried).
+    this.stopping = worker.pause().catch(() => undefined);
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.onModuleDestroy();
-    if (this.closing === undefined) return;
+    const worker = this.worker;
+    if (worker === undefined || this.stopping === undefined) return;
+    if (await this.stoppedInTime(this.stopping)) {
+      await worker.close().catch(() => undefined);
+      return;
+    }
     const timeout = this.tasksOptions.shutdownTimeout;
-    const left = timeout === Infinity ? undefined : Math.max(0, this.closingAt + timeout - Date.now());
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'deadline'>((resolve) => {
-      if (left !== undefined) timer = setTimeout(() => resolve('deadline'), left);
-    });
-    const ended = await Promise.race([this.closing.then(() => 'closed' as const), deadline]);
-    clearTimeout(timer);
-    if (ended === 'closed') return;
     const names = [...this.running.values()].map((job) => job.name);
-    this.logger.warn(durableMessages.workerDeadline(timeout, names));
-    // Closed by force first: BullMQ then drops the results, and stalled recovery reruns the jobs.
-    await this.worker?.close(true).catch(() => undefined);
+    this.logger.warn(
+      names.length === 0
+        ? durableMessages.workerNotStopped(timeout, this.options.queue)
+        : durableMessages.workerDeadline(timeout, names),
+    );
+    // Closed by force first: BullMQ then drops the results, stops renewing the jobs' locks, and
+    // stalled recovery hands the jobs to another worker.
+    await worker.close(true).catch(() => undefined);
     for (const job of this.running.values())
       job.controller.abort(new Error(durableMessages.workerDeadline(timeout, [job.name])));
+  }
+
+  /** Whether `stopping` settled within `shutdownTimeout` of onModuleDestroy. */
+  private async stoppedInTime(stopping: Promise<void>): Promise<boolean> {
+    const timeout = this.tasksOptions.shutdownTimeout;
+    if (timeout === Infinity) return stopping.then(() => true);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), Math.max(0, this.stoppingAt + timeout - Date.now()));
+    });
+    const stopped = await Promise.race([stopping.then(() => true as const), deadline]);
+    clearTimeout(timer);
+    return stopped;
   }
 
   /** One attempt of one job. */

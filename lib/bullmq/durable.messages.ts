@@ -33,6 +33,8 @@ export const durableMessages = {
     `The BullMQ ${role} of queue "${queue}" reports: ${describeError(error)}`,
   workerDeadline: (timeout: number, names: readonly string[]) =>
     `Shutdown timeout of ${timeout} ms reached; ${names.length} durable job(s) were still running (their signals aborted; BullMQ's stalled-job recovery hands them to another worker): ${names.map((name) => `"${name}"`).join(', ')}`,
+  workerNotStopped: (timeout: number, queue: string) =>
+    `Shutdown timeout of ${timeout} ms reached while the BullMQ worker of queue "${queue}" was still stopping, with no durable job running (is Redis unreachable?). Closed it without waiting further.`,
   badOptions: (what: string, expectation: string, value: unknown) =>
     `Expected ${what} of DurableTasksModule to be ${expectation}, got ${describeValue(value)}.`,
 } as const;

@@ -195,10 +195,28 @@ function methodConfig(instance: object, key: PropertyKey, value: Method): TaskCo
   return decoratedConfig(value) ?? classMethodConfig(instance, key);
 }
 
+/** The instance and method name a function made by `call()` calls. */
+export interface CalledMethod {
+  readonly instance: object;
+  readonly key: PropertyKey;
+}
+
+/** Where a function made by `call()` keeps its {@link CalledMethod}: a key no other function has. */
+const CALLED = Symbol('nestjs-tasks:called');
+
+/**
+ * The instance and method name `fn` calls, if `call()` made it; undefined for any other function,
+ * whatever its name (a durable task's hand-off tells the method apart from a look-alike this way).
+ */
+export function calledMethod(fn: object): CalledMethod | undefined {
+  return (fn as { [CALLED]?: CalledMethod })[CALLED];
+}
+
 /** `fn` called with `this = instance`, named after the method (what `task.name` falls back to). */
 function bindMethod(instance: object, key: PropertyKey, fn: Method): Method {
   const bound: Method = (...args) => Reflect.apply(fn, instance, args);
   const name = typeof key === 'symbol' ? `[${key.description ?? ''}]` : String(key);
   Object.defineProperty(bound, 'name', { value: name });
+  (bound as { [CALLED]?: CalledMethod })[CALLED] = { instance, key };
   return bound;
 }

@@ -2,6 +2,7 @@
 // (test/readme.spec.ts checks that each is here, as one run of lines).
 import { Controller, Injectable, Module, Param, Post } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { Cluster } from 'ioredis';
 import { Task, TasksModule, TasksService } from 'nestjs-tasks';
 import { DurableTasksModule, currentDurableTask } from 'nestjs-tasks/bullmq';
 import { ConfigModule, ConfigService } from './stubs.js';
@@ -62,4 +63,24 @@ export async function bootstrapWorker() {
   // worker.ts: no HTTP server, only the worker
   const app = await NestFactory.createApplicationContext(WorkerModule);
   app.enableShutdownHooks();
+}
+
+export function redisDeployments() {
+  // Redis Sentinel: ioredis' Sentinel options
+  const sentinel = DurableTasksModule.forRoot({
+    connection: {
+      sentinels: [
+        { host: 'sentinel-1', port: 26379 },
+        { host: 'sentinel-2', port: 26379 },
+      ],
+      name: 'mymaster',
+    },
+    queue: 'tasks',
+  });
+  // Redis Cluster: an ioredis Cluster (BullMQ's workers need maxRetriesPerRequest: null)
+  const cluster = DurableTasksModule.forRoot({
+    connection: new Cluster([{ host: 'redis-1', port: 6379 }], { redisOptions: { maxRetriesPerRequest: null } }),
+    queue: '{tasks}', // in braces: a hash tag that keeps every key of the queue in one slot
+  });
+  return [sentinel, cluster];
 }
