@@ -6,6 +6,7 @@ import { Job, Queue } from 'bullmq';
 import { TasksError, TasksModule, TasksService } from '../lib/index.js';
 import { DurableTasksModule, type DurableTasksOptions, type DurableWorkerOptions } from '../lib/bullmq/index.js';
 import { durableMessages } from '../lib/bullmq/durable.messages.js';
+import { messages } from '../lib/core/tasks.messages.js';
 import {
   FirstDuplicate,
   Holders,
@@ -242,6 +243,43 @@ describe('a worker at shutdown', () => {
         `the job ran again on the second worker ${Date.now() - recoveryStarted} ms after it started ` +
         `(lockDuration ${stalled.lockDuration}, stalledInterval ${stalled.stalledInterval})\n`,
     );
+  });
+
+  it('reports a job BullMQ fails for stalling more than maxStalledCount times: never silent, though it never runs again', async () => {
+    held.reset();
+    const queue = freshQueue();
+    const logger = new RecordingLogger();
+    const first = await startWorker('first', queue, logger, {
+      shutdownTimeout: 300,
+      worker: { lockDuration: 1000, stalledInterval: 300 },
+    });
+    first.tasks.call(first.holders, 'stubborn');
+    await held.probe.waitFor('stubborn:1:first', 10_000);
+    await first.app.close(); // leaves the job active in Redis, its lock no longer renewed
+    const jobs = inspect(queue);
+    const [left] = await jobs.getJobs(['active']);
+
+    // A second worker that allows no stall: its recovery fails the job instead of running it.
+    await startWorker('second', queue, logger, {
+      worker: { lockDuration: 1000, stalledInterval: 300, maxStalledCount: 0 },
+    });
+    await until(
+      'state of the abandoned job',
+      async () => (await Job.fromId(jobs, left!.id!))?.getState(),
+      (state) => state === 'failed',
+    );
+    const failedReason = (await Job.fromId(jobs, left!.id!))!.failedReason;
+    const expected = messages.taskFailed(
+      'stubborn',
+      new Error(durableMessages.failedUnrun('stubborn', left!.id!, failedReason)),
+    );
+    await until(
+      'the error line',
+      () => logger.lines.filter((line) => line.level === 'error').map((line) => line.message),
+      (errors) => errors.includes(expected),
+    );
+    expect(held.stubbornRuns.map((run) => run.worker)).toEqual(['first']); // never run again
+    expect(failedReason).toBe('job stalled more than allowable limit');
   });
 
   it('lets a job that ends within shutdownTimeout complete in Redis before close() returns', async () => {

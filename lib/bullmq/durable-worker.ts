@@ -64,6 +64,41 @@ export class DurableWorker implements OnApplicationBootstrap, OnModuleDestroy, O
     connectionErrors(this.worker, (error) =>
       this.logger.warn(durableMessages.connectionError('worker', this.options.queue, error)),
     );
+    this.worker.on('failed', (job, error) => {
+      if (job?.deferredFailure !== undefined) void this.failedUnrun(job, error);
+    });
+  }
+
+  /**
+   * A job BullMQ failed without calling the processor: stalled-job recovery found it abandoned
+   * more than `maxStalledCount` times (its workers died under it) and marked it failed for good.
+   * Nothing of nestjs-tasks ran for it, so it is reported here: `onError`, else the error log.
+   */
+  private async failedUnrun(job: Job<DurableJobData>, error: Error): Promise<void> {
+    const reason = new Error(durableMessages.failedUnrun(job.name, job.id ?? '?', error.message));
+    const [method, ...others] = this.registry.get(job.name);
+    if (method === undefined || others.length > 0) {
+      this.logger.error(reason.message);
+      return;
+    }
+    let args: unknown[] = [];
+    try {
+      args = decodeArgs(job.data.args);
+    } catch {
+      // Reported with no arguments: the failure matters more than what it was called with.
+    }
+    const func = method.instance[method.key] as (...args: unknown[]) => unknown;
+    const task = new DurableJobTask(
+      method.name,
+      job.id ?? '?',
+      method.config,
+      func,
+      args,
+      job.data.mode,
+      job.attemptsMade + 1,
+      AbortSignal.abort(reason),
+    );
+    await this.fail(task, reason);
   }
 
   /**

@@ -27,6 +27,8 @@ export const durableMessages = {
     `Task "${name}" was not handed to queue "${queue}": Redis did not take it within ${elapsed} ms (${describeError(error)}). Unless that last add reaches Redis after all, the job is not stored and no worker will run it.`,
   unknownJob: (jobName: string, queue: string, known: readonly string[]) =>
     `Job "${jobName}" of queue "${queue}" has no @Task() method named "${jobName}" in this worker (it knows: ${known.length === 0 ? 'none' : known.map((name) => `"${name}"`).join(', ')}). Deploy the provider with that method to the workers of this queue, or give the @Task() its old name back.`,
+  failedUnrun: (name: string, jobId: string, reason: string) =>
+    `Task "${name}" (job ${jobId}) was failed by BullMQ without running: ${reason}. Its workers stopped under it (killed, out of memory) more times than the worker option \`maxStalledCount\` allows. It is not run again; raise \`worker: { maxStalledCount }\` where workers are killed often.`,
   jobRetrying: (name: string, jobId: string, attempt: number, attempts: number, error: unknown) =>
     `Task "${name}" (job ${jobId}) attempt ${attempt} of ${attempts} failed: ${describeError(error)}. BullMQ retries it.`,
   connectionError: (role: 'queue' | 'worker', queue: string, error: unknown) =>

@@ -2,9 +2,14 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
-const serverEntry = fileURLToPath(new URL('../../dist-test/test/process/server.js', import.meta.url));
+/** A compiled fixture of test/process/ (`npm test` compiles them first), by its base name. */
+export const processEntry = (name: string) =>
+  fileURLToPath(new URL(`../../dist-test/test/process/${name}.js`, import.meta.url));
+
+const serverEntry = processEntry('server');
 
 export interface ServerProcess {
+  /** What the child printed after `READY`: its URL (a worker prints its pid). */
   url: string;
   /** Everything the server wrote to stdout and stderr so far. */
   output(): string;
@@ -13,9 +18,16 @@ export interface ServerProcess {
   child: ChildProcessByStdio<Writable, Readable, Readable>;
 }
 
-/** Starts the fixture server (`npm test` compiles it first) and waits for `READY <url>`. */
-export async function startServer(env: Record<string, string>, nodeArgs: string[] = []): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [...nodeArgs, serverEntry], {
+/**
+ * Starts the fixture server (`npm test` compiles it first), or another fixture given as `entry`,
+ * and waits for `READY <url>`.
+ */
+export async function startServer(
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+  entry = serverEntry,
+): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, entry], {
     env: { ...process.env, NODE_OPTIONS: '', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -25,7 +37,10 @@ export async function startServer(env: Record<string, string>, nodeArgs: string[
   let exitedAt: number | undefined;
   const exit = new Promise<void>((resolve) => child.once('exit', () => ((exitedAt = Date.now()), resolve())));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server not ready in 15 s:\n${output}`)), 15_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL'); // not left running behind a failed test
+      reject(new Error(`server not ready in 15 s:\n${output}`));
+    }, 15_000);
     const check = () => {
       const found = /READY (\S+)/.exec(output)?.[1];
       if (found === undefined) return;

@@ -9,14 +9,15 @@ export interface LoadOutcome {
 
 /**
  * Sends `total` GET requests to `${url}/order/<id>` over keep-alive connections, `concurrency`
- * at a time, on loopback only. `onProgress` sees the count of finished requests. Bounded: every
- * request has a 5 s timeout, and the loop stops after `total`.
+ * at a time, on loopback only; ids are `<idPrefix><n>`. `onProgress` sees the count of finished
+ * requests. Bounded: every request has a 5 s timeout, and the loop stops after `total`.
  */
 export async function loadOrders(
   url: string,
   total: number,
   concurrency: number,
   onProgress: (finished: number) => void,
+  idPrefix = 'r',
 ): Promise<LoadOutcome> {
   if (!url.startsWith('http://127.0.0.1:')) throw new Error(`refusing to load a non-loopback URL: ${url}`);
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
@@ -36,7 +37,7 @@ export async function loadOrders(
     });
   const worker = async () => {
     while (next < total) {
-      const id = `r${next++}`;
+      const id = `${idPrefix}${next++}`;
       if (await one(id)) outcome.ok.push(id);
       else outcome.failed++;
       onProgress(++finished);
