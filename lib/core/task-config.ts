@@ -96,19 +96,32 @@ export interface TaskOptions {
   readonly durable?: boolean;
 }
 
+/** Every task field, as a config holds it: present, `undefined` when no layer set it. */
+type TaskFields = { readonly [K in keyof Required<TaskOptions>]: TaskOptions[K] };
+
+/**
+ * The one list of task fields, each with its check (which throws a {@link TasksError} naming the
+ * field and what it takes): validation, `merge()` and the module's cache key all walk it, and
+ * TypeScript refuses it without an entry for each field of {@link TaskOptions}.
+ */
+const FIELD_CHECKS: { readonly [K in keyof TaskFields]: (value: unknown) => void } = {
+  name: (value) => expectType(value, 'string', '`name`', 'a string'),
+  shield: (value) => expectType(value, 'boolean', '`shield`', 'a boolean'),
+  onError: (value) => expectType(value, 'function', '`onError`', 'a function `(task, error) => void`'),
+  always: (value) => expectType(value, 'boolean', '`always`', 'a boolean'),
+  timeout: (value) =>
+    expectNumber(value, '`timeout`', 'a number of milliseconds > 0, or Infinity for none', (n) => n > 0),
+  retry: (value) => {
+    if (value !== undefined) toRetryPolicy(value as RetrySetting);
+  },
+  concurrency: (value) => expectNumber(value, '`concurrency`', 'an integer >= 1, or Infinity', (n) => atLeast(n, 1)),
+  queueLimit: (value) => expectNumber(value, '`queueLimit`', 'an integer >= 0, or Infinity', (n) => atLeast(n, 0)),
+  group: (value) => expectType(value, 'string', '`group`', 'a string'),
+  durable: (value) => expectType(value, 'boolean', '`durable`', 'a boolean'),
+};
+
 /** The task field names, for callers that accept them among other keys. */
-export const TASK_FIELDS: readonly string[] = [
-  'name',
-  'shield',
-  'onError',
-  'always',
-  'timeout',
-  'retry',
-  'concurrency',
-  'queueLimit',
-  'group',
-  'durable',
-];
+export const TASK_FIELDS = Object.keys(FIELD_CHECKS) as readonly (keyof TaskFields)[];
 
 /** Marks the next `new TaskConfig()` as an ordinary, validated one. */
 const UNTRUSTED: unique symbol = Symbol('untrusted');
@@ -128,17 +141,17 @@ const merged = new WeakMap<TaskConfig, WeakMap<TaskConfig, TaskConfig>>();
  * const merged = base.merge({ shield: false }); // name 'audit', shield false
  * ```
  */
-export class TaskConfig implements TaskOptions {
-  readonly name?: string;
-  readonly shield?: boolean;
-  readonly onError?: TaskErrorHandler;
-  readonly always?: boolean;
-  readonly timeout?: number;
-  readonly retry?: RetrySetting;
-  readonly concurrency?: number;
-  readonly queueLimit?: number;
-  readonly group?: string;
-  readonly durable?: boolean;
+export class TaskConfig implements TaskFields {
+  readonly name: string | undefined;
+  readonly shield: boolean | undefined;
+  readonly onError: TaskErrorHandler | undefined;
+  readonly always: boolean | undefined;
+  readonly timeout: number | undefined;
+  readonly retry: RetrySetting | undefined;
+  readonly concurrency: number | undefined;
+  readonly queueLimit: number | undefined;
+  readonly group: string | undefined;
+  readonly durable: boolean | undefined;
   /** `retry` with its defaults filled in, made once: undefined for a single attempt. */
   #retryPolicy?: RetryPolicy;
 
@@ -151,16 +164,8 @@ export class TaskConfig implements TaskOptions {
     const trusted = trustedPolicy;
     trustedPolicy = UNTRUSTED;
     if (trusted === UNTRUSTED) assertTaskOptions(options, 'task options', TASK_FIELDS);
-    this.name = options.name;
-    this.shield = options.shield;
-    this.onError = options.onError;
-    this.always = options.always;
-    this.timeout = options.timeout;
-    this.retry = options.retry;
-    this.concurrency = options.concurrency;
-    this.queueLimit = options.queueLimit;
-    this.group = options.group;
-    this.durable = options.durable;
+    const fields = this as Record<keyof TaskFields, unknown>;
+    for (const field of TASK_FIELDS) fields[field] = options[field];
     if (trusted !== UNTRUSTED) this.#retryPolicy = trusted;
     else if (options.retry !== undefined) this.#retryPolicy = toRetryPolicy(options.retry);
   }
@@ -186,18 +191,9 @@ export class TaskConfig implements TaskOptions {
 
 /** Each field of `other` that is not `undefined`, else that of `base`. */
 function mergeFields(base: TaskOptions, other: TaskOptions): TaskOptions {
-  return {
-    name: other.name !== undefined ? other.name : base.name,
-    shield: other.shield !== undefined ? other.shield : base.shield,
-    onError: other.onError !== undefined ? other.onError : base.onError,
-    always: other.always !== undefined ? other.always : base.always,
-    timeout: other.timeout !== undefined ? other.timeout : base.timeout,
-    retry: other.retry !== undefined ? other.retry : base.retry,
-    concurrency: other.concurrency !== undefined ? other.concurrency : base.concurrency,
-    queueLimit: other.queueLimit !== undefined ? other.queueLimit : base.queueLimit,
-    group: other.group !== undefined ? other.group : base.group,
-    durable: other.durable !== undefined ? other.durable : base.durable,
-  };
+  const fields: Record<string, unknown> = {};
+  for (const field of TASK_FIELDS) fields[field] = other[field] !== undefined ? other[field] : base[field];
+  return fields;
 }
 
 /** The retry policy of a config: `undefined` for a single attempt (internal). */
@@ -217,16 +213,7 @@ export function assertTaskOptions(options: unknown, where: string, allowed: read
   for (const key of Object.keys(record)) {
     if (!allowed.includes(key)) throw new TasksError(messages.unknownOption(key, where, allowed));
   }
-  expectType(record.name, 'string', '`name`', 'a string');
-  expectType(record.shield, 'boolean', '`shield`', 'a boolean');
-  expectType(record.onError, 'function', '`onError`', 'a function `(task, error) => void`');
-  expectType(record.always, 'boolean', '`always`', 'a boolean');
-  expectType(record.group, 'string', '`group`', 'a string');
-  expectType(record.durable, 'boolean', '`durable`', 'a boolean');
-  expectNumber(record.timeout, '`timeout`', 'a number of milliseconds > 0, or Infinity for none', (n) => n > 0);
-  expectNumber(record.concurrency, '`concurrency`', 'an integer >= 1, or Infinity', (n) => atLeast(n, 1));
-  expectNumber(record.queueLimit, '`queueLimit`', 'an integer >= 0, or Infinity', (n) => atLeast(n, 0));
-  if (record.retry !== undefined) toRetryPolicy(record.retry as RetrySetting);
+  for (const field of TASK_FIELDS) FIELD_CHECKS[field](record[field]);
 }
 
 /** An integer >= `min`, or Infinity. */

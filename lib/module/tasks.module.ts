@@ -2,7 +2,7 @@ import { Global, Module, Optional, type DynamicModule, type NestModule, type Pro
 import { DiscoveryModule, HttpAdapterHost, ModulesContainer, type AbstractHttpAdapter } from '@nestjs/core';
 import { ContextTracker } from '../contexts/context-tracker.js';
 import { RouteTracker } from '../contexts/route-tracker.js';
-import type { TaskConfig } from '../core/task-config.js';
+import { TASK_FIELDS, type TaskConfig } from '../core/task-config.js';
 import { TaskRunner } from '../core/task-runner.js';
 import { TASKS_OPTIONS } from '../core/tasks.constants.js';
 import { TasksError } from '../core/tasks.errors.js';
@@ -38,13 +38,22 @@ function idOf(fn: unknown): number | undefined {
 
 /** The options as a string: equal for equal values and the same functions. */
 function keyOf(resolved: ResolvedTasksOptions): string {
-  const { name, shield, always, onError, timeout, retry, concurrency, queueLimit, group, durable } = resolved.config;
-  const retryKey =
-    typeof retry === 'object'
-      ? [retry.attempts, retry.delay, retry.backoff, retry.maxDelay, retry.jitter, idOf(retry.retryIf)].map(String)
-      : String(retry);
-  const numbers = [timeout, concurrency, queueLimit, resolved.shutdownTimeout, resolved.maxConcurrency].map(String);
-  return JSON.stringify([name, shield, always, group, durable, idOf(onError), retryKey, numbers, resolved.logFormat]);
+  const config = resolved.config;
+  const fields = TASK_FIELDS.map((field) => keyPart(config[field]));
+  const settings = [resolved.shutdownTimeout, resolved.maxConcurrency, resolved.logFormat].map(keyPart);
+  return JSON.stringify([fields, settings]);
+}
+
+/**
+ * One option's value in the key: a function by its identity, an object (`retry`'s options) by
+ * its entries in key order, anything else as a string (so that `Infinity` differs from `null`).
+ */
+function keyPart(value: unknown): unknown {
+  if (typeof value === 'function') return `function#${idOf(value)}`;
+  if (value === null || typeof value !== 'object') return `${typeof value}:${String(value)}`;
+  return Object.keys(value)
+    .sort()
+    .map((key) => [key, keyPart((value as Record<string, unknown>)[key])]);
 }
 
 const PROVIDERS: Provider[] = [
