@@ -1,4 +1,4 @@
-import type { DurableHttpRow, DurableJobsRow, DurableReport, Spread } from './durable.js';
+import type { DurableHandOffRow, DurableHttpRow, DurableJobsRow, DurableReport, Spread } from './durable.js';
 
 /** The heading of the durable rows in bench/results.md: `--durable --write` replaces that section only. */
 export const DURABLE_HEADING = '## Durable tasks (BullMQ)';
@@ -47,9 +47,17 @@ function jobsTable(rows: DurableJobsRow[]): string[] {
   ];
 }
 
-/** The two tables, as `npm run bench -- --durable` prints them. */
+function handOffTable(rows: DurableHandOffRow[]): string[] {
+  return [
+    '| storing one job, no HTTP | CPU µs/job (min–max) | added µs over `queue.add()` |',
+    '|---|---:|---:|',
+    ...rows.map((row) => `| ${row.kind} | ${withRange(row.cpuUs, row.cpuSpread, 1)} | ${fixed(row.addedUs, 1)} |`),
+  ];
+}
+
+/** The tables, as `npm run bench -- --durable` prints them. */
 export function durableTables(report: DurableReport): string {
-  return [...httpTable(report.http), '', ...jobsTable(report.jobs)].join('\n');
+  return [...httpTable(report.http), '', ...jobsTable(report.jobs), '', ...handOffTable(report.handOff)].join('\n');
 }
 
 function placement(report: DurableReport): string {
@@ -75,6 +83,10 @@ export function durableSection(report: DurableReport, machine: string): string {
     `Jobs per second: ${options.jobs} jobs enqueued while the queue is paused, then ${options.workerCounts.join(' or ')} worker processes started and connected, and the clock runs from \`queue.resume()\` to the last job completed (the bench polls the completed and failed counts every 10 ms; a failed job fails the bench). \`library\` is \`DurableTasksModule\` with \`worker: { concurrency: ${options.concurrency} }\` in \`NestFactory.createApplicationContext\`, running a \`@Task\` method that awaits \`work(id)\`; \`plain\` is \`new Worker(queue, (job) => work(job.data.args[0]), { concurrency: ${options.concurrency} })\`; \`work\` is an empty async function. ${options.rounds} rounds, library and plain alternated within each round; worker CPU µs/job is the worker processes' CPU time together over the jobs.`,
     '',
     ...jobsTable(report.jobs),
+    '',
+    `The hand-off alone, without HTTP, in the bench process (Node ${process.version}): CPU µs per job to store ${options.jobs} jobs in batches of 32, each batch awaited, ${options.rounds} rounds alternated after one warm-up run of each. \`durable\` schedules the durable \`@Task\` method (\`tasks.schedule(this.receipts.send, id)\`) and awaits \`onIdle()\`; \`taskAdd\` schedules a plain task doing \`queue.add(...)\`; \`queueAdd\` calls \`queue.add(...)\` by hand and awaits \`Promise.all\`.`,
+    '',
+    ...handOffTable(report.handOff),
   ].join('\n');
 }
 

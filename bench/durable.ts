@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startRedis, type RedisServer } from '../test/app/redis-server.js';
 import { benchConnection, jobData, startDurableRoute, startWorker } from './durable-apps.js';
+import { HAND_OFF_KINDS, handOffMicro, type HandOffKind } from './durable-micro.js';
 import {
   BENCH_JOB,
   BENCH_QUEUE,
@@ -72,11 +73,23 @@ export interface DurableJobsRow {
   cpuSpread: Spread;
 }
 
+/** One way of storing a job, in this process without HTTP: medians over rounds. */
+export interface DurableHandOffRow {
+  kind: HandOffKind;
+  /** CPU µs per job stored, batches of 32 awaited. */
+  cpuUs: number;
+  cpuSpread: Spread;
+  /** CPU µs per job over `queueAdd`'s in the same round, median over rounds. */
+  addedUs: number;
+}
+
 export interface DurableReport {
   http: DurableHttpRow[];
   jobs: DurableJobsRow[];
+  handOff: DurableHandOffRow[];
   httpRuns: { round: number; adapter: Adapter; route: DurableRoute; node: string; result: LoadResult }[];
   jobRuns: { round: number; workers: number; kind: WorkerKind; node: string; jobsPerSec: number; cpuUs: number }[];
+  handOffRuns: { round: number; kind: HandOffKind; cpuUs: number }[];
   /** The Redis server's version. */
   redis: string;
   pinning: Pinning;
@@ -129,12 +142,15 @@ export async function runDurableBench(
     const context = { options, pinning, port: redis.port, queue, client, progress };
     const httpRuns = await httpRounds(context);
     const jobRuns = await jobRounds(context);
+    const handOffRuns = await handOffRounds(context);
     const info = await client.info('server');
     return {
       http: httpRows(httpRuns),
       jobs: jobRows(jobRuns, options.workerCounts),
+      handOff: handOffRows(handOffRuns),
       httpRuns,
       jobRuns,
+      handOffRuns,
       redis: /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown',
       pinning,
       options,
@@ -342,5 +358,40 @@ function jobRows(runs: DurableReport['jobRuns'], workerCounts: readonly number[]
         cpuSpread: spreadOf(cpu),
       };
     });
+  });
+}
+
+/** The hand-off micro-benchmark (bench/durable-micro.ts), in this process, after one warm-up run of each kind. */
+async function handOffRounds(context: Context): Promise<DurableReport['handOffRuns']> {
+  const { options, progress } = context;
+  const micro = await handOffMicro(context.port);
+  const runs: DurableReport['handOffRuns'] = [];
+  try {
+    for (const kind of HAND_OFF_KINDS) {
+      await micro.run(kind, Math.ceil(options.jobs / 4));
+      await flush(context.client);
+    }
+    for (let round = 1; round <= options.rounds; round++) {
+      const order = round % 2 === 0 ? [...HAND_OFF_KINDS].reverse() : [...HAND_OFF_KINDS];
+      for (const kind of order) {
+        const cpuUs = await micro.run(kind, options.jobs);
+        await flush(context.client);
+        runs.push({ round, kind, cpuUs });
+        progress(`durable round ${round} hand-off ${kind} (${process.version}): ${cpuUs.toFixed(1)} µs CPU/job`);
+      }
+    }
+  } finally {
+    await micro.close();
+  }
+  return runs;
+}
+
+function handOffRows(runs: DurableReport['handOffRuns']): DurableHandOffRow[] {
+  const of = (kind: HandOffKind) => runs.filter((run) => run.kind === kind);
+  const hand = of('queueAdd');
+  return HAND_OFF_KINDS.map((kind): DurableHandOffRow => {
+    const cpu = of(kind).map((run) => run.cpuUs);
+    const added = of(kind).map((run) => run.cpuUs - (hand.find((other) => other.round === run.round)?.cpuUs ?? NaN));
+    return { kind, cpuUs: median(cpu), cpuSpread: spreadOf(cpu), addedUs: median(added) };
   });
 }

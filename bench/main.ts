@@ -157,9 +157,11 @@ async function durable(options: CliOptions): Promise<void> {
     },
     (line) => process.stderr.write(`${line}\n`),
   );
-  const { http, jobs, redis, pinning } = report;
+  const { http, jobs, handOff, redis, pinning } = report;
   process.stdout.write(
-    options.json ? `${JSON.stringify({ durable: { http, jobs, redis, pinning } })}\n` : `${durableTables(report)}\n`,
+    options.json
+      ? `${JSON.stringify({ durable: { http, jobs, handOff, redis, pinning } })}\n`
+      : `${durableTables(report)}\n`,
   );
   if (!options.write) return;
   const servers = http[0]?.node ?? process.version;
