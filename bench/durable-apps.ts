@@ -5,6 +5,7 @@ import {
   Inject,
   Injectable,
   Module,
+  Res,
   type DynamicModule,
   type INestApplication,
   type OnModuleDestroy,
@@ -14,6 +15,7 @@ import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import { Task, TasksModule, TasksService } from '../lib/index.js';
 import { DurableTasksModule } from '../lib/bullmq/index.js';
 import { BENCH_JOB, BENCH_QUEUE, type DurableRoute, type WorkerKind } from './durable-kinds.js';
@@ -101,6 +103,26 @@ class AfterResponseAddController {
   }
 }
 
+/** Reference: the same `queue.add()` after the response by hand, on the raw response's `close` event. */
+@Controller()
+class CloseAddController {
+  private sent = 0;
+  constructor(private readonly hand: HandQueue) {}
+
+  @Get() hello(@Res({ passthrough: true }) res: { raw?: ServerResponse } & ServerResponse) {
+    const id = String(++this.sent);
+    (res.raw ?? res).once('close', () => {
+      this.hand.queue.add(BENCH_JOB, jobData(id), { jobId: randomUUID() }).catch((error: unknown) => {
+        console.error('queue.add failed', error);
+      });
+    });
+    return HELLO;
+  }
+}
+
+@Module({})
+class CloseAddRouteModule {}
+
 @Module({})
 class DurableTaskRouteModule {}
 
@@ -114,6 +136,13 @@ class QueueAddRouteModule {}
 class WorkerModule {}
 
 function routeModule(route: DurableRoute, port: number): DynamicModule {
+  if (route === 'closeAdd') {
+    return {
+      module: CloseAddRouteModule,
+      controllers: [CloseAddController],
+      providers: [{ provide: REDIS_PORT, useValue: port }, HandQueue],
+    };
+  }
   if (route === 'afterResponseAdd') {
     return {
       module: AfterResponseAddRouteModule,

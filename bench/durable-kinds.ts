@@ -6,9 +6,11 @@
  * - `queueAdd`: the same job added by hand in the handler, `void queue.add(...)`: the baseline;
  * - `afterResponseAdd` (reference): a plain afterResponse task doing that `queue.add(...)`, which
  *   splits the difference between the other two into TasksModule's per-request cost and the
- *   durable hand-off's own.
+ *   durable hand-off's own;
+ * - `closeAdd` (reference): that `queue.add(...)` after the response by hand, in a
+ *   `res.once('close', ...)` listener: what deferring the add costs without TasksModule.
  */
-export const DURABLE_ROUTES = ['durableTask', 'queueAdd', 'afterResponseAdd'] as const;
+export const DURABLE_ROUTES = ['durableTask', 'queueAdd', 'afterResponseAdd', 'closeAdd'] as const;
 export type DurableRoute = (typeof DURABLE_ROUTES)[number];
 
 /**
