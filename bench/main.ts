@@ -1,18 +1,31 @@
 /**
- * `npm run bench [-- --json] [-- --write] [-- --smoke] [-- --rounds N --duration S --connections N] [-- --node PATH] [-- --micro]`
+ * `npm run bench [-- --json] [-- --write] [-- --smoke] [-- --rounds N --duration S --connections N] [-- --node PATH] [-- --micro] [-- --durable [--jobs N]]`
  * Real servers on 127.0.0.1 driven by autocannon, bounded by duration; see bench/results.md. Each
  * server runs in its own process on one core, the load client (this process) on another (`taskset`);
  * `--node PATH` runs the servers on another Node binary. `--micro` runs the micro-benchmarks only,
- * in this process (`--json` then prints `{ "micro": … }`).
+ * in this process (`--json` then prints `{ "micro": … }`). `--durable` runs the durable rows only
+ * (BullMQ on a Redis it starts; `--json` prints `{ "durable": … }`, `--write` replaces their
+ * section of bench/results.md and nothing else).
  */
 import { cpus } from 'node:os';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { runDurableBench } from './durable.js';
+import { durableSection, durableSectionOf, durableTables, withDurableSection } from './durable-report.js';
 import { runMicro, type MicroResults } from './micro.js';
 import { runBench, type BenchOptions, type BenchReport, type BenchRow } from './run.js';
 
-function parse(argv: string[]): BenchOptions & { json: boolean; write: boolean; micro: boolean } {
+interface CliOptions extends BenchOptions {
+  json: boolean;
+  write: boolean;
+  micro: boolean;
+  durable: boolean;
+  /** Jobs per jobs/s run of the durable bench. */
+  jobs: number;
+}
+
+function parse(argv: string[]): CliOptions {
   const flag = (name: string) => argv.includes(`--${name}`);
   const value = (name: string, fallback: number) => {
     const index = argv.indexOf(`--${name}`);
@@ -32,8 +45,12 @@ function parse(argv: string[]): BenchOptions & { json: boolean; write: boolean; 
   if (flag('micro') && flag('write')) throw new Error('--write needs the full bench, not --micro');
   // The micro-benchmarks run in this process: put the other Node first on PATH instead.
   if (flag('micro') && flag('node')) throw new Error('--micro runs on this Node; --node is for the servers');
+  if (flag('micro') && flag('durable')) throw new Error('--micro and --durable are separate runs: pick one');
+  if (flag('jobs') && !flag('durable')) throw new Error('--jobs is for --durable');
   return {
     micro: flag('micro'),
+    durable: flag('durable'),
+    jobs: value('jobs', smoke ? 200 : 20_000),
     json: flag('json'),
     write: flag('write'),
     node: node(),
@@ -120,10 +137,46 @@ function versions(report: BenchReport): string {
   return `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, servers on Node ${servers} (load client on ${process.version}), NestJS ${nest.version}`;
 }
 
+const RESULTS = new URL('../../bench/results.md', import.meta.url);
+const readResults = () => (existsSync(RESULTS) ? readFileSync(RESULTS, 'utf8') : '');
+
+function nestVersion(): string {
+  const require = createRequire(import.meta.url);
+  const read = (name: string) =>
+    (JSON.parse(readFileSync(require.resolve(`${name}/package.json`), 'utf8')) as { version: string }).version;
+  return `NestJS ${read('@nestjs/core')}, BullMQ ${read('bullmq')}`;
+}
+
+/** `--durable`: the durable rows alone, on a Redis the bench starts. */
+async function durable(options: CliOptions): Promise<void> {
+  const report = await runDurableBench(
+    {
+      ...options,
+      concurrency: 10,
+      workerCounts: [1, 2],
+    },
+    (line) => process.stderr.write(`${line}\n`),
+  );
+  const { http, jobs, handOff, redis, pinning } = report;
+  process.stdout.write(
+    options.json
+      ? `${JSON.stringify({ durable: { http, jobs, handOff, redis, pinning } })}\n`
+      : `${durableTables(report)}\n`,
+  );
+  if (!options.write) return;
+  const servers = http[0]?.node ?? process.version;
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, servers and workers on Node ${servers} (load client on ${process.version}), ${nestVersion()}`;
+  writeFileSync(RESULTS, withDurableSection(readResults(), durableSection(report, machine)));
+}
+
 const options = parse(process.argv.slice(2));
 if (options.micro) {
   const micro = await runMicro(options.microScale);
   process.stdout.write(options.json ? `${JSON.stringify({ micro })}\n` : `${microTable(micro).join('\n')}\n`);
+  process.exit(0);
+}
+if (options.durable) {
+  await durable(options);
   process.exit(0);
 }
 const report = await runBench(options, (line) => process.stderr.write(`${line}\n`));
@@ -143,5 +196,7 @@ if (options.write) {
     '',
     '',
   ].join('\n');
-  writeFileSync(new URL('../../bench/results.md', import.meta.url), `${header}${table(report)}\n`);
+  // The durable rows come from their own run (`--durable --write`): keep them.
+  const kept = durableSectionOf(readResults());
+  writeFileSync(RESULTS, `${header}${table(report)}\n${kept === undefined ? '' : `\n${kept}\n`}`);
 }

@@ -79,7 +79,7 @@ const cores = (list: string) =>
  * for the servers; returns the cores and a function that restores the old affinity. Without
  * `taskset` or a second core: one warning line on stderr and no pinning.
  */
-function pinLoadClient(): { pinning: Pinning; restore(): void } {
+export function pinLoadClient(): { pinning: Pinning; restore(): void } {
   const unpinned = (why: string) => {
     process.stderr.write(`warning: ${why}; servers and load client run unpinned, figures are noisier\n`);
     return { pinning: null, restore: () => undefined };
@@ -100,26 +100,38 @@ function pinLoadClient(): { pinning: Pinning; restore(): void } {
   return { pinning: { server, load }, restore: () => set(list) };
 }
 
-/** Starts the server in its own process (pinned to `core` when given), apart from the load client. */
-async function startChild(adapter: Adapter, variant: Variant, node: string, core?: number): Promise<Server> {
-  const entry = fileURLToPath(new URL('./server-main.js', import.meta.url));
-  const args = [entry, adapter, variant];
+/** A bench child process: what its `READY` line said, its CPU clock, and how to stop it. */
+export interface Child {
+  /** The words after `READY` on the child's first line. */
+  ready: string[];
+  /** The child's CPU time so far in µs. */
+  cpu(): Promise<number>;
+  /** Closes the child's stdin (it closes its app and exits) and awaits its exit. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts `node entry ...args` (pinned to `core` when given) and resolves once it prints
+ * `READY ...`; it answers `CPU` on stdin with its CPU time and stops when stdin closes
+ * (bench/child-control.ts).
+ */
+export async function startChildProcess(entry: string, args: string[], node: string, core?: number): Promise<Child> {
+  const command = [fileURLToPath(new URL(entry, import.meta.url)), ...args];
   const child =
     core === undefined
-      ? spawn(node, args, { stdio: ['pipe', 'pipe', 'inherit'] })
-      : spawn('taskset', ['-c', String(core), node, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+      ? spawn(node, command, { stdio: ['pipe', 'pipe', 'inherit'] })
+      : spawn('taskset', ['-c', String(core), node, ...command], { stdio: ['pipe', 'pipe', 'inherit'] });
   let output = '';
-  const ready = await new Promise<{ url: string; node: string }>((resolve, reject) => {
+  const ready = await new Promise<string[]>((resolve, reject) => {
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
-      const match = /READY (\S+) (\S+)\n/.exec(output);
-      if (match?.[1] !== undefined && match[2] !== undefined) {
-        resolve({ url: match[1].replace('[::1]', '127.0.0.1'), node: match[2] });
-      }
+      const match = /READY ([^\n]*)\n/.exec(output);
+      if (match?.[1] !== undefined) resolve(match[1].split(' '));
     });
     child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`bench server exited with ${code} before it was ready`)));
+    child.once('exit', (code) => reject(new Error(`bench child ${entry} exited with ${code} before it was ready`)));
   });
+  let asked = 0;
   const cpu = () =>
     new Promise<number>((resolve) => {
       const onData = () => {
@@ -131,11 +143,11 @@ async function startChild(adapter: Adapter, variant: Variant, node: string, core
       child.stdout.on('data', onData);
       child.stdin.write('CPU\n');
     });
-  let asked = 0;
   return {
-    ...ready,
+    ready,
     cpu,
     close: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = once(child, 'exit');
       child.stdin.end();
       await exited;
@@ -143,7 +155,14 @@ async function startChild(adapter: Adapter, variant: Variant, node: string, core
   };
 }
 
-const median = (values: number[]) => {
+/** Starts the server in its own process (pinned to `core` when given), apart from the load client. */
+async function startChild(adapter: Adapter, variant: Variant, node: string, core?: number): Promise<Server> {
+  const child = await startChildProcess('./server-main.js', [adapter, variant], node, core);
+  const [url = '', version = 'unknown'] = child.ready;
+  return { url: url.replace('[::1]', '127.0.0.1'), node: version, cpu: child.cpu, close: child.close };
+}
+
+export const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   const upper = sorted[middle] ?? NaN;

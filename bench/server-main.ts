@@ -1,21 +1,20 @@
-/** Child process entry: `node server-main.js <adapter> <variant>`; prints `READY <url> <process.version>`. */
+/**
+ * Child process entry: `node server-main.js <adapter> <variant> [redisPort]` (the port for the
+ * durable routes only); prints `READY <url> <process.version>`.
+ */
+import { serveBench } from './child-control.js';
 import { ADAPTERS, REFERENCES, VARIANTS, startVariant, type Adapter, type Variant } from './variants.js';
+import { DURABLE_ROUTES, type DurableRoute } from './durable-kinds.js';
 
-const KINDS: readonly string[] = [...VARIANTS, ...REFERENCES];
+const KINDS: readonly string[] = [...VARIANTS, ...REFERENCES, ...DURABLE_ROUTES];
 
-const [adapter, variant] = process.argv.slice(2) as [Adapter, Variant];
+const [adapter, variant, redisPort] = process.argv.slice(2) as [Adapter, string, string?];
 if (!ADAPTERS.includes(adapter) || !KINDS.includes(variant)) {
-  console.error(`usage: server-main.js <${ADAPTERS.join('|')}> <${KINDS.join('|')}>`);
+  console.error(`usage: server-main.js <${ADAPTERS.join('|')}> <${KINDS.join('|')}> [redisPort]`);
   process.exit(2);
 }
-const { url, app } = await startVariant(adapter, variant);
-process.stdout.write(`READY ${url} ${process.version}\n`);
-// `CPU` on stdin: answer with this process's CPU time so far (µs). Closing stdin stops us,
-// so a bench never leaves a server behind.
-process.stdin.on('data', (chunk: Buffer) => {
-  if (!chunk.toString().includes('CPU')) return;
-  const { user, system } = process.cpuUsage();
-  process.stdout.write(`CPU ${user + system}\n`);
-});
-process.stdin.on('close', () => void app.close().then(() => process.exit(0)));
-process.stdin.resume();
+// The durable routes load bullmq: only when asked for, so the other servers run without it.
+const { url, app } = (DURABLE_ROUTES as readonly string[]).includes(variant)
+  ? await (await import('./durable-apps.js')).startDurableRoute(adapter, variant as DurableRoute, Number(redisPort))
+  : await startVariant(adapter, variant as Variant);
+serveBench(`${url} ${process.version}`, () => app.close());
