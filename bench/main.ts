@@ -1,17 +1,20 @@
 /**
- * `npm run bench [-- --json] [-- --write] [-- --smoke] [-- --rounds N --duration S --connections N] [-- --node PATH] [-- --micro] [-- --durable [--jobs N]]`
+ * `npm run bench [-- --json] [-- --write] [-- --smoke] [-- --rounds N --duration S --connections N] [-- --node PATH] [-- --micro] [-- --durable [--jobs N]] [-- --instructions [--requests N]]`
  * Real servers on 127.0.0.1 driven by autocannon, bounded by duration; see bench/results.md. Each
  * server runs in its own process on one core, the load client (this process) on another (`taskset`);
  * `--node PATH` runs the servers on another Node binary. `--micro` runs the micro-benchmarks only,
  * in this process (`--json` then prints `{ "micro": … }`). `--durable` runs the durable rows only
  * (BullMQ on a Redis it starts; `--json` prints `{ "durable": … }`, `--write` replaces their
- * section of bench/results.md and nothing else).
+ * section of bench/results.md and nothing else). `--instructions` counts the instructions each
+ * server executes per request under valgrind (see instructions.ts; `--json` prints
+ * `{ "instructions": … }`).
  */
 import { cpus } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { runDurableBench } from './durable.js';
+import { instructionsTable, runInstructions } from './instructions.js';
 import { durableSection, durableSectionOf, durableTables, withDurableSection } from './durable-report.js';
 import { runMicro, type MicroResults } from './micro.js';
 import { runBench, type BenchOptions, type BenchReport, type BenchRow } from './run.js';
@@ -23,6 +26,9 @@ interface CliOptions extends BenchOptions {
   durable: boolean;
   /** Jobs per jobs/s run of the durable bench. */
   jobs: number;
+  instructions: boolean;
+  /** Requests counted per variant by `--instructions`, after its warm-up. */
+  requests: number;
 }
 
 function parse(argv: string[]): CliOptions {
@@ -47,10 +53,16 @@ function parse(argv: string[]): CliOptions {
   if (flag('micro') && flag('node')) throw new Error('--micro runs on this Node; --node is for the servers');
   if (flag('micro') && flag('durable')) throw new Error('--micro and --durable are separate runs: pick one');
   if (flag('jobs') && !flag('durable')) throw new Error('--jobs is for --durable');
+  if (flag('requests') && !flag('instructions')) throw new Error('--requests is for --instructions');
+  if (flag('instructions') && (flag('micro') || flag('durable') || flag('write'))) {
+    throw new Error('--instructions is a run of its own: without --micro, --durable or --write');
+  }
   return {
     micro: flag('micro'),
     durable: flag('durable'),
     jobs: value('jobs', smoke ? 200 : 20_000),
+    instructions: flag('instructions'),
+    requests: value('requests', smoke ? 40 : 2000),
     json: flag('json'),
     write: flag('write'),
     node: node(),
@@ -177,6 +189,20 @@ if (options.micro) {
 }
 if (options.durable) {
   await durable(options);
+  process.exit(0);
+}
+if (options.instructions) {
+  const rows = await runInstructions(
+    {
+      node: options.node ?? process.execPath,
+      warmup: options.warmup === 0 ? 40 : 1000,
+      requests: options.requests,
+    },
+    (line) => process.stderr.write(`${line}\n`),
+  );
+  process.stdout.write(
+    options.json ? `${JSON.stringify({ instructions: rows })}\n` : `${instructionsTable(rows).join('\n')}\n`,
+  );
   process.exit(0);
 }
 const report = await runBench(options, (line) => process.stderr.write(`${line}\n`));
