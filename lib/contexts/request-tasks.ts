@@ -170,8 +170,7 @@ export class RequestTasks {
     const response = this.current();
     if (response === undefined) return;
     this.response = response;
-    // `on`, not `once`: 'close' is emitted once, and `once` would wrap the listener per request.
-    response.on('close', () => {
+    response.once('close', () => {
       this.response = undefined;
       this.responded = true;
       this.responseClosed();
