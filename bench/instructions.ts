@@ -1,8 +1,10 @@
 /**
  * `npm run bench -- --instructions [--node PATH] [--requests N]`: the instructions a server
  * executes per request, counted by valgrind's callgrind, for the variants and references on
- * both adapters. Counts do not depend on what else the machine runs, so they resolve the
- * differences of a few hundred nanoseconds that wall-clock CPU time, on a shared machine, cannot.
+ * both adapters. Counts do not depend on what else the machine runs; they do depend on when V8
+ * collects garbage: one major collection more in one of the two runs shifts a row by 10,000 to
+ * 30,000 instructions per request at the default sizes, so the counted window must be long enough
+ * to amortise them before rows a few thousand instructions apart can be told apart.
  *
  * Each variant's server runs twice under callgrind (`node --single-threaded`, so that V8 compiles
  * and collects garbage on the counted thread): once serving `warmup` requests, once `warmup +
