@@ -93,13 +93,15 @@ export class DurableHandOff implements TaskHandOff, OnModuleInit, OnApplicationS
         await withDeadline(queue.add(task.name, data, options), deadline - Date.now());
         return;
       } catch (error) {
-        if (task.signal.aborted || Date.now() + delay > deadline) {
+        // The last wait is cut to the deadline, so the last try comes at it rather than a backoff step before it.
+        const wait = Math.min(delay, deadline - Date.now());
+        if (task.signal.aborted || wait <= 0) {
           throw new TasksError(
             durableMessages.handOffFailed(task.name, this.options.queue, Date.now() - started, error),
           );
         }
-        this.logger.warn(durableMessages.handOffRetrying(task.name, this.options.queue, attempt, delay, error));
-        await sleep(delay, undefined, { signal: task.signal }).catch(() => undefined);
+        this.logger.warn(durableMessages.handOffRetrying(task.name, this.options.queue, attempt, wait, error));
+        await sleep(wait, undefined, { signal: task.signal }).catch(() => undefined);
       }
     }
   }
