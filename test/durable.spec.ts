@@ -244,8 +244,8 @@ describe('durable tasks on a worker', () => {
     redis = await startRedis({ port: redis.port });
     await tasks.onIdle();
     expect(tasks.stats().succeeded).toBe(1);
-    await durable.probe.waitFor('ran:o-10', 20_000);
-  });
+    await durable.probe.waitFor('ran:o-10', 15_000);
+  }, 45_000);
 
   it('gives up on a hand-off at shutdownTimeout and reports it to onError with the task name', async () => {
     const { tasks, receipts } = track(await startContext({ queue: freshQueue(), worker: false }, 500));

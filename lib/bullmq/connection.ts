@@ -1,5 +1,16 @@
 import type { ConnectionOptions } from 'bullmq';
 
+type RetryStrategy = (times: number) => number | null | undefined;
+
+/**
+ * The wait before reconnect attempt `times` when the options name no `retryStrategy`: 100 ms,
+ * doubling up to 2 s. BullMQ's own grows to 20 s, so a worker could sit idle for that long after
+ * Redis came back.
+ */
+function reconnectDelay(times: number): number {
+  return Math.min(2 ** times * 50, 2000);
+}
+
 /**
  * The producer's connection: given options, commands fail at once while Redis is unreachable
  * (instead of waiting in ioredis' offline queue for minutes), so the hand-off can retry and then
@@ -7,15 +18,26 @@ import type { ConnectionOptions } from 'bullmq';
  */
 export function producerConnection(connection: ConnectionOptions, closing: () => boolean): ConnectionOptions {
   if (isClient(connection)) return connection;
-  const given = (connection as { retryStrategy?: (times: number) => number | null | undefined }).retryStrategy;
+  const given = (connection as { retryStrategy?: RetryStrategy }).retryStrategy;
   return {
     ...connection,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     // Once the queue closes, stop reconnecting: a client that lost Redis would otherwise keep a
     // reconnect timer (and the process) alive after close() gave up on quitting it.
-    retryStrategy: (times: number) => (closing() ? null : (given?.(times) ?? Math.min(2 ** times * 50, 2000))),
+    retryStrategy: (times: number) => (closing() ? null : (given ?? reconnectDelay)(times)),
   } as ConnectionOptions;
+}
+
+/**
+ * The worker's connection: given options without a `retryStrategy`, it reconnects within 2 s of
+ * Redis coming back ({@link reconnectDelay}). A client instance or a `retryStrategy` is used as given.
+ */
+export function workerConnection(connection: ConnectionOptions): ConnectionOptions {
+  if (isClient(connection) || (connection as { retryStrategy?: RetryStrategy }).retryStrategy !== undefined) {
+    return connection;
+  }
+  return { ...connection, retryStrategy: reconnectDelay } as ConnectionOptions;
 }
 
 function isClient(connection: ConnectionOptions): boolean {

@@ -14,7 +14,7 @@ import { TASKS_OPTIONS } from '../core/tasks.constants.js';
 import { TaskTimeoutError } from '../core/tasks.errors.js';
 import { describeError, messages, stackOf } from '../core/tasks.messages.js';
 import type { ResolvedTasksOptions } from '../module/tasks.options.js';
-import { connectionErrors } from './connection.js';
+import { connectionErrors, workerConnection } from './connection.js';
 import { DURABLE_BACKOFF, DURABLE_LOGGER_CONTEXT, DURABLE_OPTIONS } from './durable.constants.js';
 import { durableMessages } from './durable.messages.js';
 import type { ResolvedDurableOptions } from './durable.options.js';
@@ -53,7 +53,7 @@ export class DurableWorker implements OnApplicationBootstrap, OnModuleDestroy, O
       // Three parameters: BullMQ makes the job's abort signal only for a processor that declares them.
       (job, _token, signal) => this.process(job, signal),
       {
-        connection: this.options.connection,
+        connection: workerConnection(this.options.connection),
         concurrency,
         ...(lockDuration !== undefined && { lockDuration }),
         ...(stalledInterval !== undefined && { stalledInterval }),
