@@ -4,7 +4,12 @@ import { TasksService } from '../lib/index.js';
 import { messages } from '../lib/core/tasks.messages.js';
 import { adapters, startApp, type TestApp } from './app/harness.js';
 import { Probe } from './app/probe.js';
-import { PoolModule, SchedulingFilter, StoreController } from './app/store.fixtures.js';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { LingeringController, PoolModule, SchedulingFilter, StoreController } from './app/store.fixtures.js';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
 
 describe.each(adapters)('the request store on %s', (adapter) => {
   let t: TestApp;
@@ -59,5 +64,17 @@ describe.each(adapters)('the request store on %s', (adapter) => {
     expect(JSON.parse(response.text)).toEqual({ status, scheduled: 'yes' });
     await t.tasks.onIdle();
     expect(t.get(Probe).events).toEqual([`filter:${status}:ran`]);
+  });
+
+  it('lets go of a response once it has closed, though a timer made in its request lives on', async () => {
+    t = await startApp(adapter, { controllers: [LingeringController] });
+    const lingering = t.get(LingeringController);
+    await t.http.get('/store/lingering').expect(200);
+    // The store lets go of closed responses as later requests come in.
+    for (let i = 0; i < 4; i++) await t.http.get('/store/plain').expect(200);
+    await new Promise((resolve) => setImmediate(resolve)); // WeakRefs hold their target until the job ends
+    gc();
+    expect(lingering.responses).toHaveLength(1);
+    expect(lingering.responses[0]?.deref()).toBeUndefined();
   });
 });

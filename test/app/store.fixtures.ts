@@ -7,6 +7,7 @@ import {
   Injectable,
   Module,
   Post,
+  Res,
   type ArgumentsHost,
   type ExceptionFilter,
   type MiddlewareConsumer,
@@ -74,6 +75,32 @@ export class StoreController {
   @Post('json')
   json(@Body() body: unknown) {
     return body;
+  }
+}
+
+/**
+ * A route that leaves a long timer behind, as a cache's TTL or a pooled connection would: the
+ * timer keeps the request's async context, and so its task store. The response is watched weakly.
+ */
+@Controller('store')
+export class LingeringController implements OnModuleDestroy {
+  readonly responses: WeakRef<object>[] = [];
+  private readonly timers: NodeJS.Timeout[] = [];
+
+  @Get('lingering')
+  lingering(@Res({ passthrough: true }) response: { raw?: object }) {
+    this.responses.push(new WeakRef(response.raw ?? response));
+    this.timers.push(setTimeout(() => undefined, 60_000).unref());
+    return { lingering: true };
+  }
+
+  @Get('plain')
+  plain() {
+    return { plain: true };
+  }
+
+  onModuleDestroy() {
+    for (const timer of this.timers) clearTimeout(timer);
   }
 }
 
