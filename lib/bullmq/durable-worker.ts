@@ -172,9 +172,12 @@ export class DurableWorker implements OnApplicationBootstrap, OnModuleDestroy, O
     );
     this.running.set(jobId, { name: task.name, controller });
     try {
-      await this.slots.take(task.group, config.concurrency ?? Infinity);
+      const timeout = job.data.timeout ?? config.timeout;
+      // Without a `concurrency`, the worker's own bounds the job: no slot to wait for.
+      if (config.concurrency === undefined) return await this.attempt(task, timeout, controller);
+      await this.slots.take(task.group, config.concurrency);
       try {
-        return await this.attempt(task, job.data.timeout ?? config.timeout, controller);
+        return await this.attempt(task, timeout, controller);
       } finally {
         this.slots.free(task.group);
       }
