@@ -183,12 +183,15 @@ export class RequestTasks {
     const response = this.current();
     if (response === undefined) return;
     this.response = response;
-    response.once('close', () => {
+    // on() and off() rather than once(), which wraps the listener in a bound function and a state per request.
+    const closed = () => {
+      response.off('close', closed);
       this.response = undefined;
       this.responded = true;
       this.responseClosed();
       for (const child of this.children?.splice(0) ?? []) child.parentClosed();
-    });
+    };
+    response.on('close', closed);
   }
 
   /** One close listener per request, however many of its resolvers wait for it. */
