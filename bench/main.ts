@@ -78,6 +78,7 @@ function parse(argv: string[]): CliOptions {
 
 const fixed = (value: number, digits = 2) => value.toFixed(digits);
 const range = ([min, max]: [number, number], digits = 0) => `${fixed(min, digits)}–${fixed(max, digits)}`;
+const signed = (value: number) => `${value < 0 ? '−' : '+'}${Math.abs(value).toFixed(0)}`;
 
 function rowsTable(rows: BenchRow[], label: string): string[] {
   return [
@@ -132,6 +133,10 @@ function microTable(m: MicroResults): string[] {
     `| ${m.largeCount} tasks through \`concurrency: 8\`, one microtask of work each (ns/task) | ${fixed(m.concurrency8Ns, 0)} |`,
     `| p-queue with \`concurrency: 8\`, same tasks (ns/task) | ${fixed(m.pQueue8Ns, 0)} |`,
     `| ratio to p-queue (lower is better) | ${fixed(m.concurrencyRatio)} |`,
+    `| per simulated request, no server: one \`AsyncLocalStorage.run()\` (ns) | ${fixed(m.request.alsRunNs, 0)} |`,
+    `| per simulated request: nestjs-tasks' store and handler tracking, nothing scheduled (ns; added over the line above) | ${fixed(m.request.storeNs, 0)} (${signed(m.request.storeNs - m.request.alsRunNs)}) |`,
+    `| per simulated request: \`res.once('close', () => void empty())\`, no store (ns) | ${fixed(m.request.handWrittenCloseNs, 0)} |`,
+    `| per simulated request: store, tracking and one afterResponse task to settled (ns; added over the line above) | ${fixed(m.request.afterResponseNs, 0)} (${signed(m.request.afterResponseNs - m.request.handWrittenCloseNs)}) |`,
   ];
 }
 

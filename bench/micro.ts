@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import PQueue from 'p-queue';
 import { TasksModule, TasksService, type ConfiguredScheduler } from '../lib/index.js';
 import { TasksTelemetryModule } from '../lib/opentelemetry/index.js';
+import { requestMicro, type RequestMicroResults } from './request-micro.js';
 
 /** Micro-benchmark figures, all measured in one process. */
 export interface MicroResults {
@@ -44,6 +45,8 @@ export interface MicroResults {
   pQueue8Ns: number;
   /** concurrency8Ns / pQueue8Ns: lower is better, at most 1 is the target. */
   concurrencyRatio: number;
+  /** The per-request path without a server (request-micro.ts), at largeCount / 5 requests per batch. */
+  request: RequestMicroResults;
 }
 
 @Module({ imports: [TasksModule.forRoot()] })
@@ -181,6 +184,7 @@ export async function runMicro(scale = 1): Promise<MicroResults> {
   const setSmall = await bestPending(viaSet, 1000, 20);
   const setLarge = await bestPending(viaSet, count, 3);
   const telemetry = await telemetryNoSdk(tasks, count);
+  const request = await requestMicro(tasks, Math.max(1000, Math.round(count / 5)));
   let settledAt = 0n;
   tasks.schedule(async () => {
     await new Promise((resolve) => setTimeout(resolve, 5));
@@ -215,5 +219,6 @@ export async function runMicro(scale = 1): Promise<MicroResults> {
     concurrency8Ns,
     pQueue8Ns,
     concurrencyRatio: concurrency8Ns / pQueue8Ns,
+    request,
   };
 }
