@@ -50,8 +50,10 @@ export class DurableWorker implements OnApplicationBootstrap, OnModuleDestroy, O
     const { concurrency, lockDuration, stalledInterval, maxStalledCount } = settings;
     this.worker = new Worker<DurableJobData>(
       this.options.queue,
-      // Three parameters: BullMQ makes the job's abort signal only for a processor that declares them.
-      (job, _token, signal) => this.process(job, signal),
+      // One parameter: BullMQ then makes no abort signal per job. Its signal only serves
+      // `worker.cancelJob()`, which nobody can call on this private worker; the task's own signal
+      // is aborted by its timeout and the shutdown deadline.
+      (job) => this.process(job),
       {
         connection: workerConnection(this.options.connection),
         concurrency,
@@ -150,14 +152,13 @@ export class DurableWorker implements OnApplicationBootstrap, OnModuleDestroy, O
   }
 
   /** One attempt of one job. */
-  private async process(job: Job<DurableJobData>, signal: AbortSignal | undefined): Promise<unknown> {
+  private async process(job: Job<DurableJobData>): Promise<unknown> {
     const method = this.methodOf(job);
     const jobId = job.id as string;
     const attempts = job.opts.attempts ?? 1;
     const attempt = job.attemptsMade + 1;
     const config = method.config;
     const controller = new AbortController();
-    signal?.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
     const func = (...args: unknown[]) =>
       Reflect.apply(method.instance[method.key] as (...args: unknown[]) => unknown, method.instance, args);
     const task = new DurableJobTask(
