@@ -230,18 +230,23 @@ describe('durable tasks on a worker', () => {
     durable.reset();
     const { tasks, receipts, logger } = track(await startContext({ queue: freshQueue() }, 20_000));
     await redis.stop();
-    const retried = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no hand-off retry logged')), 10_000);
-      const check = setInterval(() => {
-        if (!logger.lines.some((line) => line.level === 'warn' && line.message.includes('could not be handed'))) return;
-        clearInterval(check);
-        clearTimeout(timer);
-        resolve();
-      }, 20);
-    });
-    tasks.call(receipts, 'sendReceipt', 'o-10');
-    await retried;
-    redis = await startRedis({ port: redis.port });
+    try {
+      const retried = new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no hand-off retry logged')), 10_000);
+        const check = setInterval(() => {
+          if (!logger.lines.some((line) => line.level === 'warn' && line.message.includes('could not be handed'))) {
+            return;
+          }
+          clearInterval(check);
+          clearTimeout(timer);
+          resolve();
+        }, 20);
+      });
+      tasks.call(receipts, 'sendReceipt', 'o-10');
+      await retried;
+    } finally {
+      redis = await startRedis({ port: redis.port });
+    }
     await tasks.onIdle();
     expect(tasks.stats().succeeded).toBe(1);
     await durable.probe.waitFor('ran:o-10', 15_000);

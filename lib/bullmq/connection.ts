@@ -30,14 +30,18 @@ export function producerConnection(connection: ConnectionOptions, closing: () =>
 }
 
 /**
- * The worker's connection: given options without a `retryStrategy`, it reconnects within 2 s of
- * Redis coming back ({@link reconnectDelay}). A client instance or a `retryStrategy` is used as given.
+ * The worker's connection: given options, it reconnects within 2 s of Redis coming back
+ * ({@link reconnectDelay}) unless they name a `retryStrategy`, and stops reconnecting once the
+ * worker closes. A client instance is used as given.
  */
-export function workerConnection(connection: ConnectionOptions): ConnectionOptions {
-  if (isClient(connection) || (connection as { retryStrategy?: RetryStrategy }).retryStrategy !== undefined) {
-    return connection;
-  }
-  return { ...connection, retryStrategy: reconnectDelay } as ConnectionOptions;
+export function workerConnection(connection: ConnectionOptions, closing: () => boolean): ConnectionOptions {
+  if (isClient(connection)) return connection;
+  const given = (connection as { retryStrategy?: RetryStrategy }).retryStrategy;
+  return {
+    ...connection,
+    // As for the queue: a worker closed while Redis is down must not keep the process alive.
+    retryStrategy: (times: number) => (closing() ? null : (given ?? reconnectDelay)(times)),
+  } as ConnectionOptions;
 }
 
 function isClient(connection: ConnectionOptions): boolean {

@@ -20,6 +20,13 @@ import { connectionErrors, producerConnection } from './connection.js';
 
 const FIRST_RETRY_DELAY = 50;
 const MAX_RETRY_DELAY = 2000;
+/**
+ * How long one add may wait for Redis before it is retried. BullMQ can hold an add while its
+ * connection reconnects, instead of failing it: without this bound the hand-off would wait in
+ * silence up to `shutdownTimeout`. A retried add has the same job id, so an abandoned add that
+ * reaches Redis later stores the same job, not a second one.
+ */
+const ATTEMPT_TIMEOUT = 2000;
 
 /**
  * The web side: checks durable tasks at `schedule()` and, when one would have started, adds its
@@ -89,8 +96,8 @@ export class DurableHandOff implements TaskHandOff, OnModuleInit, OnApplicationS
     const deadline = started + this.tasksOptions.shutdownTimeout;
     for (let attempt = 1, delay = FIRST_RETRY_DELAY; ; attempt++, delay = Math.min(delay * 2, MAX_RETRY_DELAY)) {
       try {
-        // An add can hang (BullMQ waits for a connection that is reconnecting): bounded by the deadline.
-        await withDeadline(queue.add(task.name, data, options), deadline - Date.now());
+        // An add can hang (BullMQ waits for a connection that is reconnecting): bounded per attempt.
+        await withDeadline(queue.add(task.name, data, options), Math.min(ATTEMPT_TIMEOUT, deadline - Date.now()));
         return;
       } catch (error) {
         // The last wait is cut to the deadline, so the last try comes at it rather than a backoff step before it.
@@ -107,11 +114,11 @@ export class DurableHandOff implements TaskHandOff, OnModuleInit, OnApplicationS
   }
 }
 
-/** The hand-off's own time limit reached while an add was still waiting for Redis. */
+/** An add's time limit reached while it was still waiting for Redis. */
 class HandOffDeadline extends Error {
   override readonly name = 'HandOffDeadline';
   constructor(ms: number) {
-    super(`no answer from Redis within the ${ms} ms left before shutdownTimeout`);
+    super(`no answer from Redis within ${ms} ms`);
   }
 }
 

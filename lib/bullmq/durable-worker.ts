@@ -35,6 +35,8 @@ export class DurableWorker implements OnApplicationBootstrap, OnModuleDestroy, O
   private worker?: Worker<DurableJobData>;
   private stopping?: Promise<void>;
   private stoppingAt = 0;
+  /** Set as the worker closes: its connections stop reconnecting then. */
+  private closing = false;
   private readonly running = new Map<string, { name: string; controller: AbortController }>();
   private readonly slots = new Slots();
 
@@ -55,7 +57,7 @@ export class DurableWorker implements OnApplicationBootstrap, OnModuleDestroy, O
       // is aborted by its timeout and the shutdown deadline.
       (job) => this.process(job),
       {
-        connection: workerConnection(this.options.connection),
+        connection: workerConnection(this.options.connection, () => this.closing),
         concurrency,
         ...(lockDuration !== undefined && { lockDuration }),
         ...(stalledInterval !== undefined && { stalledInterval }),
@@ -121,6 +123,7 @@ export class DurableWorker implements OnApplicationBootstrap, OnModuleDestroy, O
     const worker = this.worker;
     if (worker === undefined || this.stopping === undefined) return;
     if (await this.stoppedInTime(this.stopping)) {
+      this.closing = true;
       await worker.close().catch(() => undefined);
       return;
     }
@@ -133,6 +136,7 @@ export class DurableWorker implements OnApplicationBootstrap, OnModuleDestroy, O
     );
     // Closed by force first: BullMQ then drops the results, stops renewing the jobs' locks, and
     // stalled recovery hands the jobs to another worker.
+    this.closing = true;
     await worker.close(true).catch(() => undefined);
     for (const job of this.running.values())
       job.controller.abort(new Error(durableMessages.workerDeadline(timeout, [job.name])));

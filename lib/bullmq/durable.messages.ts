@@ -24,7 +24,7 @@ export const durableMessages = {
   handOffRetrying: (name: string, queue: string, attempt: number, delay: number, error: unknown) =>
     `Task "${name}" could not be handed to queue "${queue}" (attempt ${attempt}: ${describeError(error)}). Retrying in ${delay} ms.`,
   handOffFailed: (name: string, queue: string, elapsed: number, error: unknown) =>
-    `Task "${name}" was not handed to queue "${queue}": Redis did not take it within ${elapsed} ms (${describeError(error)}). Unless that last add reaches Redis after all, the job is not stored and no worker will run it.`,
+    `Task "${name}" was not handed to queue "${queue}": Redis did not take it within ${elapsed} ms (${describeError(error)}). Unless an add still waiting reaches Redis after all, the job is not stored and no worker will run it.`,
   unknownJob: (jobName: string, queue: string, known: readonly string[]) =>
     `Job "${jobName}" of queue "${queue}" has no @Task() method named "${jobName}" in this worker (it knows: ${known.length === 0 ? 'none' : known.map((name) => `"${name}"`).join(', ')}). Deploy the provider with that method to the workers of this queue, or give the @Task() its old name back.`,
   failedUnrun: (name: string, jobId: string, reason: string) =>
