@@ -96,16 +96,16 @@ describe('the async context of a task', () => {
     await new Promise((resolve) => setImmediate(resolve));
     look('immediate');
     await tasks.onIdle();
-    expect(seen).toEqual([
+    expect(seen.slice(0, 6)).toEqual([
       'after schedule:none',
       'first body:first',
       'next job:none',
       'tick:none',
       'after onIdle:none',
       'second body:second',
-      'immediate:none',
-      'second after timer:second',
     ]);
+    // A loaded machine may run the 1 ms timer before or after the immediate: each keeps its own context.
+    expect(seen.slice(6).sort()).toEqual(['immediate:none', 'second after timer:second']);
   });
 
   it('gives onError the failed task as currentTask(), and the scheduling context', async () => {
