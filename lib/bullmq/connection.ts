@@ -12,24 +12,6 @@ function reconnectDelay(times: number): number {
 }
 
 /**
- * The producer's connection: given options, commands fail at once while Redis is unreachable
- * (instead of waiting in ioredis' offline queue for minutes), so the hand-off can retry and then
- * report. A client instance is used as given.
- */
-export function producerConnection(connection: ConnectionOptions, closing: () => boolean): ConnectionOptions {
-  if (isClient(connection)) return connection;
-  const given = (connection as { retryStrategy?: RetryStrategy }).retryStrategy;
-  return {
-    ...connection,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    // Once the queue closes, stop reconnecting: a client that lost Redis would otherwise keep a
-    // reconnect timer (and the process) alive after close() gave up on quitting it.
-    retryStrategy: (times: number) => (closing() ? null : (given ?? reconnectDelay)(times)),
-  } as ConnectionOptions;
-}
-
-/**
  * The worker's connection: given options, it reconnects within 2 s of Redis coming back
  * ({@link reconnectDelay}) unless they name a `retryStrategy`, and stops reconnecting once the
  * worker closes. A client instance is used as given.
@@ -39,8 +21,23 @@ export function workerConnection(connection: ConnectionOptions, closing: () => b
   const given = (connection as { retryStrategy?: RetryStrategy }).retryStrategy;
   return {
     ...connection,
-    // As for the queue: a worker closed while Redis is down must not keep the process alive.
+    // Once closed, stop reconnecting: a client that lost Redis would otherwise keep a reconnect
+    // timer (and the process) alive after close() gave up on quitting it.
     retryStrategy: (times: number) => (closing() ? null : (given ?? reconnectDelay)(times)),
+  } as ConnectionOptions;
+}
+
+/**
+ * The producer's connection: the worker's ({@link workerConnection}), and commands fail at once
+ * while Redis is unreachable (instead of waiting in ioredis' offline queue for minutes), so the
+ * hand-off can retry and then report. A client instance is used as given.
+ */
+export function producerConnection(connection: ConnectionOptions, closing: () => boolean): ConnectionOptions {
+  if (isClient(connection)) return connection;
+  return {
+    ...workerConnection(connection, closing),
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
   } as ConnectionOptions;
 }
 
