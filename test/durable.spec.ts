@@ -1,7 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Job, Queue, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
 import { TaskTimeoutError, TasksError, TasksModule, TasksService } from '../lib/index.js';
 import { DurableTasksModule, type DurableTasksOptions } from '../lib/bullmq/index.js';
 import { durableMessages } from '../lib/bullmq/durable.messages.js';
@@ -22,6 +23,22 @@ beforeAll(async () => {
 afterAll(async () => {
   await redis?.stop();
 });
+
+/** Resolves once `logger` has a warn line containing `text`; rejects with `failure` after 10 s. */
+function warned(logger: RecordingLogger, text: string, failure: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      clearInterval(check);
+      reject(new Error(failure));
+    }, 10_000);
+    const check = setInterval(() => {
+      if (!logger.lines.some((line) => line.level === 'warn' && line.message.includes(text))) return;
+      clearInterval(check);
+      clearTimeout(timer);
+      resolve();
+    }, 20); // poll interval, bounded by the timer above
+  });
+}
 
 /** A standalone app (no HTTP) with TasksModule and DurableTasksModule: a worker process. */
 async function startContext(durableOptions: Partial<DurableTasksOptions>, shutdownTimeout = 5000) {
@@ -231,19 +248,8 @@ describe('durable tasks on a worker', () => {
     const { tasks, receipts, logger } = track(await startContext({ queue: freshQueue() }, 20_000));
     await redis.stop();
     try {
-      const retried = new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('no hand-off retry logged')), 10_000);
-        const check = setInterval(() => {
-          if (!logger.lines.some((line) => line.level === 'warn' && line.message.includes('could not be handed'))) {
-            return;
-          }
-          clearInterval(check);
-          clearTimeout(timer);
-          resolve();
-        }, 20);
-      });
       tasks.call(receipts, 'sendReceipt', 'o-10');
-      await retried;
+      await warned(logger, 'could not be handed', 'no hand-off retry logged');
     } finally {
       redis = await startRedis({ port: redis.port });
     }
@@ -251,6 +257,41 @@ describe('durable tasks on a worker', () => {
     expect(tasks.stats().succeeded).toBe(1);
     await durable.probe.waitFor('ran:o-10', 15_000);
   }, 45_000);
+
+  it('replaces a queue whose connection setup failed, which BullMQ never retries, and hands off through the new one', async () => {
+    // BullMQ checks the Redis version (INFO) once per queue, after connecting; if that fails —
+    // Redis went away during it, as a CI run once saw, or here a user that may not run INFO — the
+    // queue fails every add from then on. ioredis itself skips its ready check on NOPERM (and warns).
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const admin = new Redis({ host: '127.0.0.1', port: redis.port });
+    const user = `handoff-${process.pid}`;
+    try {
+      await admin.acl('SETUSER', user, 'on', '>secret', '~*', '&*', '+@all', '-info');
+      const queue = freshQueue();
+      const { tasks, receipts, logger } = track(
+        await startContext({
+          queue,
+          worker: false,
+          connection: { ...connection(), username: user, password: 'secret' },
+        }),
+      );
+      tasks.call(receipts, 'sendReceipt', 'o-12');
+      await warned(logger, `The BullMQ queue "${queue}" failed while it set up`, 'no queue replaced');
+      await admin.acl('SETUSER', user, '+info');
+      await tasks.onIdle();
+      expect(tasks.stats().succeeded).toBe(1);
+      const stored = new Queue(queue, { connection: connection() });
+      try {
+        expect(await jobsIn(stored)).toEqual([{ name: 'send_receipt', args: ['o-12'], id: expect.any(String) }]);
+      } finally {
+        await stored.close();
+      }
+    } finally {
+      await admin.acl('DELUSER', user);
+      admin.disconnect();
+      warn.mockRestore();
+    }
+  });
 
   it('gives up on a hand-off at shutdownTimeout and reports it to onError with the task name', async () => {
     const { tasks, receipts } = track(await startContext({ queue: freshQueue(), worker: false }, 500));

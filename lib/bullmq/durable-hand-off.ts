@@ -37,6 +37,10 @@ const ATTEMPT_TIMEOUT = 2000;
 export class DurableHandOff implements TaskHandOff, OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(DURABLE_LOGGER_CONTEXT);
   private queue?: Queue<DurableJobData>;
+  /** Set when the current queue's first connection failed: BullMQ never retries it. */
+  private queueFailed?: unknown;
+  /** Queues replaced after such a failure, still closing. */
+  private readonly retired = new Set<Promise<void>>();
   private removeHandOff?: () => void;
   private closing = false;
 
@@ -48,12 +52,7 @@ export class DurableHandOff implements TaskHandOff, OnModuleInit, OnApplicationS
   ) {}
 
   onModuleInit(): void {
-    this.queue = new Queue<DurableJobData>(this.options.queue, {
-      connection: producerConnection(this.options.connection, () => this.closing),
-    });
-    connectionErrors(this.queue, (error) =>
-      this.logger.warn(durableMessages.connectionError('queue', this.options.queue, error)),
-    );
+    this.queue = this.openQueue();
     this.removeHandOff = this.runner.setHandOff(this);
   }
 
@@ -62,7 +61,33 @@ export class DurableHandOff implements TaskHandOff, OnModuleInit, OnApplicationS
     await this.runner.shutdown();
     this.removeHandOff?.();
     this.closing = true;
-    await this.queue?.close().catch(() => undefined); // rejects while Redis is down
+    await Promise.all([closeQueue(this.queue), ...this.retired]);
+  }
+
+  private openQueue(): Queue<DurableJobData> {
+    const queue = new Queue<DurableJobData>(this.options.queue, {
+      connection: producerConnection(this.options.connection, () => this.closing),
+    });
+    connectionErrors(queue, (error) =>
+      this.logger.warn(durableMessages.connectionError('queue', this.options.queue, error)),
+    );
+    this.queueFailed = undefined;
+    // A BullMQ queue sets its connection up once (connect, then a version check). If Redis goes
+    // away during that check, every add of this queue fails from then on with that error, even
+    // after Redis is back. Noted here; the next failed add replaces the queue.
+    queue.waitUntilReady().catch((error: unknown) => {
+      if (this.queue === queue) this.queueFailed = error ?? new Error('unknown');
+    });
+    return queue;
+  }
+
+  /** Replaces the queue whose setup failed ({@link openQueue}); the old one closes in the background. */
+  private renewQueue(): void {
+    const failed = this.queue;
+    this.logger.warn(durableMessages.queueRenewed(this.options.queue, this.queueFailed));
+    this.queue = this.openQueue();
+    const closing = closeQueue(failed).finally(() => this.retired.delete(closing));
+    this.retired.add(closing);
   }
 
   check(task: Task): void {
@@ -75,7 +100,6 @@ export class DurableHandOff implements TaskHandOff, OnModuleInit, OnApplicationS
   }
 
   async send(task: Task): Promise<void> {
-    const queue = this.queue as Queue<DurableJobData>;
     const policy = retryPolicyOf(task.config);
     const data: DurableJobData = {
       args: encodeArgs(task.name, task.args),
@@ -97,9 +121,11 @@ export class DurableHandOff implements TaskHandOff, OnModuleInit, OnApplicationS
     for (let attempt = 1, delay = FIRST_RETRY_DELAY; ; attempt++, delay = Math.min(delay * 2, MAX_RETRY_DELAY)) {
       try {
         // An add can hang (BullMQ waits for a connection that is reconnecting): bounded per attempt.
+        const queue = this.queue as Queue<DurableJobData>;
         await withDeadline(queue.add(task.name, data, options), Math.min(ATTEMPT_TIMEOUT, deadline - Date.now()));
         return;
       } catch (error) {
+        if (this.queueFailed !== undefined && !this.closing) this.renewQueue();
         // The last wait is cut to the deadline, so the last try comes at it rather than a backoff step before it.
         const wait = Math.min(delay, deadline - Date.now());
         if (task.signal.aborted || wait <= 0) {
@@ -112,6 +138,11 @@ export class DurableHandOff implements TaskHandOff, OnModuleInit, OnApplicationS
       }
     }
   }
+}
+
+/** Closes a queue; its close rejects while Redis is down, which changes nothing here. */
+function closeQueue(queue: Queue | undefined): Promise<void> {
+  return queue?.close().catch(() => undefined) ?? Promise.resolve();
 }
 
 /** An add's time limit reached while it was still waiting for Redis. */

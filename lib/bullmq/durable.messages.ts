@@ -25,6 +25,8 @@ export const durableMessages = {
     `Task "${name}" could not be handed to queue "${queue}" (attempt ${attempt}: ${describeError(error)}). Retrying in ${delay} ms.`,
   handOffFailed: (name: string, queue: string, elapsed: number, error: unknown) =>
     `Task "${name}" was not handed to queue "${queue}": Redis did not take it within ${elapsed} ms (${describeError(error)}). Unless an add still waiting reaches Redis after all, the job is not stored and no worker will run it.`,
+  queueRenewed: (queue: string, error: unknown) =>
+    `The BullMQ queue "${queue}" failed while it set up its connection (${describeError(error)}) and BullMQ does not retry that: replaced it with a new one.`,
   unknownJob: (jobName: string, queue: string, known: readonly string[]) =>
     `Job "${jobName}" of queue "${queue}" has no @Task() method named "${jobName}" in this worker (it knows: ${known.length === 0 ? 'none' : known.map((name) => `"${name}"`).join(', ')}). Deploy the provider with that method to the workers of this queue, or give the @Task() its old name back.`,
   failedUnrun: (name: string, jobId: string, reason: string) =>
