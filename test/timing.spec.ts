@@ -1,4 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { EventEmitter } from 'node:events';
+import { invokeTracked } from '../lib/contexts/handler-outcome.js';
+import { RequestTasks, requestStorage, type RawResponse } from '../lib/contexts/request-tasks.js';
 import { adapters, startApp, type TestApp } from './app/harness.js';
 import { Probe } from './app/probe.js';
 import { TimingController, held } from './app/timing.controller.js';
@@ -84,4 +88,64 @@ describe.each(adapters)('timing modes on %s', (adapter) => {
       if (kind === 'manual') expect(response.text).toBe('manual body');
     },
   );
+});
+
+/**
+ * A response's `close` starts its request's deferred tasks at once, in the close event, with no
+ * microtask between; unless a task scheduled before them still waits for its microtask, so that
+ * start order stays scheduling order. A simulated response closes here while an immediate task
+ * still waits, which no socket can time on purpose.
+ */
+describe('deferred tasks started by a response close', () => {
+  let t: TestApp;
+  beforeEach(async () => {
+    t = await startApp('express', { controllers: [] });
+  });
+  afterEach(() => t.app.close());
+
+  /** Runs `handler` as a tracked, synchronous route handler of a simulated request; returns its response. */
+  const request = (handler: () => void) => {
+    const response = Object.assign(new EventEmitter(), { closed: false });
+    const scope = new RequestTasks(response as unknown as RawResponse);
+    requestStorage.run(scope, () => {
+      scope.handlerStarted(); // as the route tracker does
+      invokeTracked(scope, handler, undefined, []);
+    });
+    return {
+      close: () => {
+        response.closed = true;
+        response.emit('close');
+      },
+    };
+  };
+
+  it('starts them within the close event, in the context where they were scheduled', async () => {
+    const events: string[] = [];
+    const context = new AsyncLocalStorage<string>();
+    const { close } = context.run('request 1', () =>
+      request(() => {
+        t.tasks.afterResponse.schedule(() => void events.push(`C1 in ${context.getStore()}`));
+        t.tasks.afterResponse.schedule(() => void events.push(`C2 in ${context.getStore()}`));
+      }),
+    );
+    await new Promise((resolve) => setImmediate(resolve)); // one turn: every microtask has run
+    expect(events).toEqual([]); // nothing before the close
+    expect(t.tasks.stats().pending).toBe(2);
+    close();
+    expect(events).toEqual(['C1 in request 1', 'C2 in request 1']);
+    await t.tasks.onIdle();
+    expect(t.tasks.stats().succeeded).toBe(2);
+  });
+
+  it('keeps scheduling order when the response closes before an immediate task has started', async () => {
+    const events: string[] = [];
+    const { close } = request(() => {
+      t.tasks.schedule(() => void events.push('A'));
+      t.tasks.afterRoute.schedule(() => void events.push('B'));
+      t.tasks.afterResponse.schedule(() => void events.push('C'));
+    });
+    close(); // before any microtask: A and B still wait for theirs
+    await t.tasks.onIdle();
+    expect(events).toEqual(['A', 'B', 'C']);
+  });
 });

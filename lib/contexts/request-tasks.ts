@@ -188,7 +188,7 @@ export class RequestTasks {
       response.off('close', closed);
       this.response = undefined;
       this.responded = true;
-      this.responseClosed();
+      this.responseClosed(true);
       for (const child of this.children?.splice(0) ?? []) child.parentClosed();
     };
     response.on('close', closed);
@@ -203,16 +203,20 @@ export class RequestTasks {
 
   private parentClosed(): void {
     this.responded = true;
-    this.responseClosed();
+    this.responseClosed(true);
   }
 
-  /** The answer was sent: the handler's outcome is now final, unless it is still running. */
-  private responseClosed(): void {
+  /**
+   * The answer was sent: the handler's outcome is now final, unless it is still running. `now`
+   * when called from the response's `close` event: its tasks may start at once there, with no
+   * microtask between (see TaskRunner.start).
+   */
+  private responseClosed(now = false): void {
     // The handler was never reached (a guard or middleware answered): the request failed.
     if (this.handler === 'notReached') this.handler = 'failed';
     if (this.handler === 'running') return;
-    this.flush('afterRoute');
-    this.flush('afterResponse');
+    this.flush('afterRoute', now);
+    this.flush('afterResponse', now);
   }
 
   /**
@@ -229,15 +233,15 @@ export class RequestTasks {
     }
   }
 
-  private flush(mode: DeferredMode): void {
+  private flush(mode: DeferredMode, now = false): void {
     const tasks = this[mode];
     this[mode] = undefined;
-    for (const task of tasks ?? []) this.release(mode, task);
+    for (const task of tasks ?? []) this.release(mode, task, now);
   }
 
-  private release(mode: DeferredMode, task: ScheduledTask): void {
+  private release(mode: DeferredMode, task: ScheduledTask, now = false): void {
     if (task.state !== 'pending') return;
-    if (this.handler === 'completed' || task.config.always === true) task.runner.start(task);
+    if (this.handler === 'completed' || task.config.always === true) task.runner.start(task, now);
     else task.runner.drop(task, messages.droppedFailedRequest(task.name, mode));
   }
 }

@@ -1,3 +1,4 @@
+import type { AsyncResource } from 'node:async_hooks';
 import type { TaskGroup } from '../control/task-groups.js';
 import type { Task } from './task.js';
 import type { TaskConfig } from './task-config.js';
@@ -37,11 +38,11 @@ export class ScheduledTask implements Task {
   readonly counts: TaskGroup;
 
   /**
-   * Starts the next attempt in the async context where the task was scheduled: resolves a
-   * promise made there, whose reaction runs in that context. Made at scheduling for deferred
-   * tasks, and whenever a task must wait (for a slot, for its retry) to start from elsewhere.
+   * The async context where the task was scheduled, in which its next attempt starts, whatever
+   * starts it (the response's close, a freed slot, a retry timer). Captured at scheduling for
+   * deferred tasks, and whenever a task must wait (for a slot, for its retry).
    */
-  release?: (task: ScheduledTask) => void;
+  scope?: AsyncResource;
 
   /** The pending timer: the current attempt's timeout, or the wait before the next attempt. */
   timer?: NodeJS.Timeout;

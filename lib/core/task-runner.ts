@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { AsyncResource } from 'node:async_hooks';
 import { Limiter } from '../control/limiter.js';
 import { retryDelay, type RetryPolicy } from '../control/retry-policy.js';
 import { TaskGroups, type CountKey, type TasksStats } from '../control/task-groups.js';
@@ -8,7 +9,7 @@ import { ScheduledTask, type TaskState } from './scheduled-task.js';
 import { HANDED_OFF, type TaskHandOff } from './task-hand-off.js';
 import { decoratedConfig, isUnboundMethod } from './task.js';
 import { retryPolicyOf, type TaskConfig } from './task-config.js';
-import { TASKS_OPTIONS } from './tasks.constants.js';
+import { TASKS_OPTIONS, TASK_SCOPE } from './tasks.constants.js';
 import { TasksLogger, type LogDetails } from './tasks.logger.js';
 import { TaskTimeoutError, TasksError } from './tasks.errors.js';
 import { describeError, errorName, messages, type TaskMode } from './tasks.messages.js';
@@ -138,8 +139,12 @@ export class TaskRunner {
     throw new TasksError(message);
   }
 
-  /** Starts a pending (or retrying) task on a microtask, or queues it for a slot, unless shutdown refuses it. */
-  start(task: ScheduledTask): void {
+  /**
+   * Starts a pending (or retrying) task on a microtask, or queues it for a slot, unless shutdown
+   * refuses it. `now`: the caller is a fresh turn of the event loop (a response's `close`), so
+   * the task may start at once, saving the microtask (about 0.5 µs per task on Node 24).
+   */
+  start(task: ScheduledTask, now = false): void {
     if (this.phase !== 'running' && !task.config.shield) {
       this.drop(task, messages.droppedShutdown(task.name));
       return;
@@ -149,10 +154,10 @@ export class TaskRunner {
       return;
     }
     if (this.limiter.canStart(task)) {
-      this.run(task);
+      this.run(task, now);
       return;
     }
-    if (task.release === undefined) this.armRelease(task);
+    if (task.scope === undefined) this.armRelease(task);
     this.limiter.enqueue(task);
     this.moveTo(task, 'queued');
   }
@@ -230,12 +235,13 @@ export class TaskRunner {
   }
 
   /**
-   * Makes the promise whose resolution starts the task's next attempt. Its reaction runs in the
-   * async context where this is called: call it only where the task was scheduled (or in a
-   * reaction or timer made there), so request ids and CLS stores follow the task.
+   * Captures the async context in which the task's next attempt will start: the one where this
+   * is called. Call it only where the task was scheduled (or in a reaction or timer made there),
+   * so request ids and CLS stores follow the task. An `AsyncResource`: cheaper than a promise
+   * made here, and it lets a response's `close` start the task without a microtask.
    */
   private armRelease(task: ScheduledTask): void {
-    void new Promise<ScheduledTask>((resolve) => (task.release = resolve)).then(this.execute);
+    task.scope = new AsyncResource(TASK_SCOPE);
   }
 
   private moveTo(task: ScheduledTask, state: LiveState): void {
@@ -267,17 +273,34 @@ export class TaskRunner {
   }
 
   /** Takes a slot and starts the next attempt, in the context where the task was scheduled. */
-  private run(task: ScheduledTask): void {
+  private run(task: ScheduledTask, now = false): void {
     this.moveTo(task, 'running');
     if (++task.attempt > 1) task.renewSignal();
-    const release = task.release;
-    if (release === undefined) {
-      void Promise.resolve(task).then(this.execute);
+    const scope = task.scope;
+    if (scope === undefined) {
+      this.hop(task);
       return;
     }
-    task.release = undefined;
-    release(task);
+    task.scope = undefined;
+    // At once only where the caller is a fresh turn (a response's close event) and no task is
+    // still waiting for its microtask: start order stays scheduling order.
+    if (now && this.hopping === 0) scope.runInAsyncScope(this.execute, null, task);
+    else scope.runInAsyncScope(this.hop, null, task);
   }
+
+  /** Tasks whose start waits for a microtask ({@link hop}). */
+  private hopping = 0;
+
+  /** Starts the task on a microtask, in the current async context. */
+  private readonly hop = (task: ScheduledTask): void => {
+    this.hopping++;
+    void Promise.resolve(task).then(this.executeAfterHop);
+  };
+
+  private readonly executeAfterHop = (task: ScheduledTask): void => {
+    this.hopping--;
+    this.execute(task);
+  };
 
   /**
    * Runs one attempt of the task's function with `currentTask()` set. Written with plain promise
@@ -290,7 +313,7 @@ export class TaskRunner {
       return;
     }
     // Here, in the scheduling context, whatever timer or slot later starts the next attempt.
-    if (task.release === undefined && this.mayRetry(task)) this.armRelease(task);
+    if (task.scope === undefined && this.mayRetry(task)) this.armRelease(task);
     const timeout = task.config.timeout;
     if (timeout !== undefined && timeout !== Infinity) {
       this.executeTimed(task, timeout);
@@ -464,7 +487,7 @@ export class TaskRunner {
 
   /**
    * Frees the task's slot and starts its next attempt after the backoff delay, through the
-   * release `execute` made in the scheduling context (whatever context a timer keeps).
+   * scope `execute` captured in the scheduling context (whatever context a timer keeps).
    */
   private retryLater(task: ScheduledTask, policy: RetryPolicy, error: unknown): void {
     const delay = retryDelay(policy, task.attempt);

@@ -9,3 +9,6 @@ export const ANONYMOUS_TASK = 'anonymous task';
 
 /** Default of `shutdownTimeout`, in milliseconds. */
 export const DEFAULT_SHUTDOWN_TIMEOUT = 30_000;
+
+/** `type` of the async resource a waiting task starts in (what async_hooks report for it). */
+export const TASK_SCOPE = 'nestjs-tasks';
