@@ -1,7 +1,7 @@
 /**
  * The per-request path without a server: what the HTTP rows measure above the noise of sockets
  * and a shared machine. Each simulated request makes a response (an EventEmitter with `closed`),
- * runs a handler in its async context, then closes the response, as a server does; the four
+ * runs a handler in its async context, then closes the response, as a server does; the five
  * kinds alternate, best of five batches each.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -19,6 +19,8 @@ export interface RequestMicroResults {
   handWrittenCloseNs: number;
   /** ns per request: the store, tracking and one afterResponse task, run to settled (`afterResponse`). */
   afterResponseNs: number;
+  /** ns per request: the store, tracking and one task in each mode, run to settled (`perMode`). */
+  perModeNs: number;
 }
 
 class SimulatedResponse extends EventEmitter {
@@ -56,6 +58,15 @@ function requestOf(kind: Kind, tasks: TasksService): (response: SimulatedRespons
       });
       return (response) => requestStorage.run(new RequestTasks(raw(response)), handler);
     }
+    case 'perModeNs': {
+      const handler = tracked(() => {
+        tasks.schedule(empty);
+        tasks.afterRoute.schedule(empty);
+        tasks.afterResponse.schedule(empty);
+        return HELLO;
+      });
+      return (response) => requestStorage.run(new RequestTasks(raw(response)), handler);
+    }
   }
 }
 
@@ -74,7 +85,7 @@ async function batch(count: number, request: (response: SimulatedResponse) => vo
 }
 
 export async function requestMicro(tasks: TasksService, count: number): Promise<RequestMicroResults> {
-  const kinds: Kind[] = ['alsRunNs', 'storeNs', 'handWrittenCloseNs', 'afterResponseNs'];
+  const kinds: Kind[] = ['alsRunNs', 'storeNs', 'handWrittenCloseNs', 'afterResponseNs', 'perModeNs'];
   const requests = kinds.map((kind) => requestOf(kind, tasks));
   const best = kinds.map(() => Infinity);
   for (let round = 0; round < 6; round++) {
@@ -83,6 +94,12 @@ export async function requestMicro(tasks: TasksService, count: number): Promise<
       if (round > 0) best[index] = Math.min(best[index] as number, ns); // round 0 warms up
     }
   }
-  const [alsRunNs, storeNs, handWrittenCloseNs, afterResponseNs] = best as [number, number, number, number];
-  return { alsRunNs, storeNs, handWrittenCloseNs, afterResponseNs };
+  const [alsRunNs, storeNs, handWrittenCloseNs, afterResponseNs, perModeNs] = best as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  return { alsRunNs, storeNs, handWrittenCloseNs, afterResponseNs, perModeNs };
 }
