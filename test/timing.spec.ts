@@ -91,12 +91,12 @@ describe.each(adapters)('timing modes on %s', (adapter) => {
 });
 
 /**
- * A response's `close` starts its request's deferred tasks at once, in the close event, with no
- * microtask between; unless a task scheduled before them still waits for its microtask, so that
- * start order stays scheduling order. A simulated response closes here while an immediate task
- * still waits, which no socket can time on purpose.
+ * A response's `close` (and a handler's completion) starts its request's deferred tasks at once,
+ * with no microtask between; unless a task scheduled before them still waits for its microtask,
+ * so that start order stays scheduling order. A simulated response closes here while an
+ * immediate task still waits, which no socket can time on purpose.
  */
-describe('deferred tasks started by a response close', () => {
+describe('deferred tasks started by a response close or a handler completion', () => {
   let t: TestApp;
   beforeEach(async () => {
     t = await startApp('express', { controllers: [] });
@@ -133,6 +133,18 @@ describe('deferred tasks started by a response close', () => {
     expect(t.tasks.stats().pending).toBe(2);
     close();
     expect(events).toEqual(['C1 in request 1', 'C2 in request 1']);
+    await t.tasks.onIdle();
+    expect(t.tasks.stats().succeeded).toBe(2);
+  });
+
+  it('starts afterRoute tasks as the handler completes, without a microtask, when nothing else waits', async () => {
+    const events: string[] = [];
+    request(() => {
+      t.tasks.afterRoute.schedule(() => void events.push('B1'));
+      t.tasks.afterRoute.schedule(() => void events.push('B2'));
+      events.push('handler:return');
+    });
+    expect(events).toEqual(['handler:return', 'B1', 'B2']);
     await t.tasks.onIdle();
     expect(t.tasks.stats().succeeded).toBe(2);
   });

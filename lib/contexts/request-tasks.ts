@@ -115,9 +115,10 @@ export class RequestTasks {
     if (this.answer !== 'close') this.answerAfterSettled();
     // Queued tasks mean listen() ran, so `responded` is current: no response lookup per request.
     if (this.afterRoute === undefined && this.afterResponse === undefined) return;
-    if (ok) this.flush('afterRoute');
+    // The library's own call once the handler is done, not a user's: tasks may start at once.
+    if (ok) this.flush('afterRoute', true);
     else this.failAttempt();
-    if (this.responded) this.responseClosed();
+    if (this.responded) this.responseClosed(true);
   }
 
   /**
@@ -208,8 +209,8 @@ export class RequestTasks {
 
   /**
    * The answer was sent: the handler's outcome is now final, unless it is still running. `now`
-   * when called from the response's `close` event: its tasks may start at once there, with no
-   * microtask between (see TaskRunner.start).
+   * when called from the response's `close` event or the handler's completion: its tasks may
+   * start at once there, with no microtask between (see TaskStarts).
    */
   private responseClosed(now = false): void {
     // The handler was never reached (a guard or middleware answered): the request failed.

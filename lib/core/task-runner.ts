@@ -7,6 +7,7 @@ import { taskStorage } from './current-task.js';
 import type { TaskObserver, TaskOutcome } from './task-observer.js';
 import { ScheduledTask, type TaskState } from './scheduled-task.js';
 import { HANDED_OFF, type TaskHandOff } from './task-hand-off.js';
+import { TaskStarts } from './task-starts.js';
 import { decoratedConfig, isUnboundMethod } from './task.js';
 import { retryPolicyOf, type TaskConfig } from './task-config.js';
 import { TASKS_OPTIONS, TASK_SCOPE } from './tasks.constants.js';
@@ -55,6 +56,8 @@ export class TaskRunner {
   private phase: Phase = 'running';
   private readonly shutdownTimeout: number;
   private readonly groups = new TaskGroups();
+  /** Set in the constructor, once `execute` (a field below) exists. */
+  private readonly starts: TaskStarts;
   private readonly limiter: Limiter;
   /** Registered observers; undefined while there are none, so that they cost nothing unused. */
   private observers?: TaskObserver[];
@@ -68,6 +71,7 @@ export class TaskRunner {
     this.shutdownTimeout = timeout === Infinity ? timeout : Math.min(timeout, MAX_TIMER_DELAY);
     this.limiter = new Limiter(this.groups, options.maxConcurrency);
     this.logger = new TasksLogger(options.logFormat);
+    this.starts = new TaskStarts(this.execute);
   }
 
   /** Validates `fn` and merges the config layers: the task, not yet scheduled. */
@@ -141,8 +145,8 @@ export class TaskRunner {
 
   /**
    * Starts a pending (or retrying) task on a microtask, or queues it for a slot, unless shutdown
-   * refuses it. `now`: the caller is a fresh turn of the event loop (a response's `close`), so
-   * the task may start at once, saving the microtask (about 0.5 µs per task on Node 24).
+   * refuses it. `now`: the caller is a fresh turn of the event loop (a response's `close`, a
+   * handler's completion), so the task may start at once ({@link TaskStarts}).
    */
   start(task: ScheduledTask, now = false): void {
     if (this.phase !== 'running' && !task.config.shield) {
@@ -277,30 +281,9 @@ export class TaskRunner {
     this.moveTo(task, 'running');
     if (++task.attempt > 1) task.renewSignal();
     const scope = task.scope;
-    if (scope === undefined) {
-      this.hop(task);
-      return;
-    }
     task.scope = undefined;
-    // At once only where the caller is a fresh turn (a response's close event) and no task is
-    // still waiting for its microtask: start order stays scheduling order.
-    if (now && this.hopping === 0) scope.runInAsyncScope(this.execute, null, task);
-    else scope.runInAsyncScope(this.hop, null, task);
+    this.starts.begin(task, scope, now);
   }
-
-  /** Tasks whose start waits for a microtask ({@link hop}). */
-  private hopping = 0;
-
-  /** Starts the task on a microtask, in the current async context. */
-  private readonly hop = (task: ScheduledTask): void => {
-    this.hopping++;
-    void Promise.resolve(task).then(this.executeAfterHop);
-  };
-
-  private readonly executeAfterHop = (task: ScheduledTask): void => {
-    this.hopping--;
-    this.execute(task);
-  };
 
   /**
    * Runs one attempt of the task's function with `currentTask()` set. Written with plain promise
