@@ -125,7 +125,7 @@ export class TaskRunner {
       throw full;
     }
     if (deferred) {
-      this.armRelease(task);
+      this.captureScope(task);
       this.moveTo(task, 'pending');
     }
     this.link(task);
@@ -161,7 +161,7 @@ export class TaskRunner {
       this.run(task, now);
       return;
     }
-    if (task.scope === undefined) this.armRelease(task);
+    if (task.scope === undefined) this.captureScope(task);
     this.limiter.enqueue(task);
     this.moveTo(task, 'queued');
   }
@@ -244,7 +244,7 @@ export class TaskRunner {
    * so request ids and CLS stores follow the task. An `AsyncResource`: cheaper than a promise
    * made here, and it lets a response's `close` start the task without a microtask.
    */
-  private armRelease(task: ScheduledTask): void {
+  private captureScope(task: ScheduledTask): void {
     task.scope = new AsyncResource(TASK_SCOPE);
   }
 
@@ -296,7 +296,7 @@ export class TaskRunner {
       return;
     }
     // Here, in the scheduling context, whatever timer or slot later starts the next attempt.
-    if (task.scope === undefined && this.mayRetry(task)) this.armRelease(task);
+    if (task.scope === undefined && this.mayRetry(task)) this.captureScope(task);
     const timeout = task.config.timeout;
     if (timeout !== undefined && timeout !== Infinity) {
       this.executeTimed(task, timeout);
