@@ -149,6 +149,36 @@ describe('deferred tasks started by a response close or a handler completion', (
     expect(t.tasks.stats().succeeded).toBe(2);
   });
 
+  it.each([
+    ['an afterResponse task', 'afterResponse'],
+    ['an immediate task', 'immediate'],
+  ] as const)('starts the next task of the close before %s the first one schedules', async (_what, mode) => {
+    const events: string[] = [];
+    const { close } = request(() => {
+      t.tasks.afterResponse.schedule(() => {
+        events.push('A');
+        (mode === 'immediate' ? t.tasks : t.tasks.afterResponse).schedule(() => void events.push('Y'));
+      });
+      t.tasks.afterResponse.schedule(() => void events.push('B'));
+    });
+    close();
+    await t.tasks.onIdle();
+    expect(events).toEqual(['A', 'B', 'Y']);
+  });
+
+  it('starts the next afterRoute task before an afterRoute task the first one schedules late', async () => {
+    const events: string[] = [];
+    request(() => {
+      t.tasks.afterRoute.schedule(() => {
+        events.push('A');
+        t.tasks.afterRoute.schedule(() => void events.push('Y'));
+      });
+      t.tasks.afterRoute.schedule(() => void events.push('B'));
+    });
+    await t.tasks.onIdle();
+    expect(events).toEqual(['A', 'B', 'Y']);
+  });
+
   it('keeps scheduling order when the response closes before an immediate task has started', async () => {
     const events: string[] = [];
     const { close } = request(() => {
