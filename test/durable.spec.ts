@@ -258,26 +258,39 @@ describe('durable tasks on a worker', () => {
     await durable.probe.waitFor('ran:o-10', 15_000);
   }, 45_000);
 
-  it('replaces a queue whose connection setup failed, which BullMQ never retries, and hands off through the new one', async () => {
-    // BullMQ checks the Redis version (INFO) once per queue, after connecting; if that fails —
-    // Redis went away during it, as a CI run once saw, or here a user that may not run INFO — the
-    // queue fails every add from then on. ioredis itself skips its ready check on NOPERM (and warns).
+  /**
+   * Runs `body` with a Redis user that may not run INFO: BullMQ checks the Redis version (INFO)
+   * once per queue, after connecting, and if that fails — Redis went away during it, as a CI run
+   * once saw, or here a user that may not run INFO — the queue fails every add from then on.
+   * ioredis itself skips its ready check on NOPERM (and warns on the console: silenced).
+   */
+  async function withoutInfo(
+    body: (user: { username: string; password: string }, grantInfo: () => Promise<unknown>) => Promise<void>,
+  ) {
     const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
     const admin = new Redis({ host: '127.0.0.1', port: redis.port });
-    const user = `handoff-${process.pid}`;
+    const username = `handoff-${process.pid}`;
     try {
-      await admin.acl('SETUSER', user, 'on', '>secret', '~*', '&*', '+@all', '-info');
+      await admin.acl('SETUSER', username, 'on', '>secret', '~*', '&*', '+@all', '-info');
+      await body({ username, password: 'secret' }, () => admin.acl('SETUSER', username, '+info'));
+    } finally {
+      await admin.acl('DELUSER', username);
+      admin.disconnect();
+      warn.mockRestore();
+    }
+  }
+  const renewedLines = (logger: RecordingLogger, queue: string) =>
+    logger.lines.filter((line) => line.message.startsWith(`The BullMQ queue "${queue}" failed while it set up`));
+
+  it('replaces a queue whose connection setup failed, which BullMQ never retries, and hands off through the new one', async () => {
+    await withoutInfo(async (user, grantInfo) => {
       const queue = freshQueue();
       const { tasks, receipts, logger } = track(
-        await startContext({
-          queue,
-          worker: false,
-          connection: { ...connection(), username: user, password: 'secret' },
-        }),
+        await startContext({ queue, worker: false, connection: { ...connection(), ...user } }),
       );
       tasks.call(receipts, 'sendReceipt', 'o-12');
       await warned(logger, `The BullMQ queue "${queue}" failed while it set up`, 'no queue replaced');
-      await admin.acl('SETUSER', user, '+info');
+      await grantInfo();
       await tasks.onIdle();
       expect(tasks.stats().succeeded).toBe(1);
       const stored = new Queue(queue, { connection: connection() });
@@ -286,11 +299,24 @@ describe('durable tasks on a worker', () => {
       } finally {
         await stored.close();
       }
-    } finally {
-      await admin.acl('DELUSER', user);
-      admin.disconnect();
-      warn.mockRestore();
-    }
+    });
+  });
+
+  it('replaces a queue whose setup keeps failing at most once a second, doubling, and warns once', async () => {
+    await withoutInfo(async (user) => {
+      const queue = freshQueue();
+      const { tasks, receipts, logger } = track(
+        await startContext({ queue, worker: false, connection: { ...connection(), ...user } }, 3000),
+      );
+      for (let i = 0; i < 10; i++) tasks.call(receipts, 'sendReceipt', `o-${i}`);
+      await tasks.onIdle(); // every hand-off gives up at shutdownTimeout: the cause lasts
+      expect(tasks.stats().failed).toBe(10);
+      const renewed = renewedLines(logger, queue);
+      // At 0 s, after 1 s and after 3 s at most (without the bound: about 20 in these 3 s).
+      expect(renewed.length).toBeGreaterThanOrEqual(2);
+      expect(renewed.length).toBeLessThanOrEqual(3);
+      expect(renewed.map((line) => line.level)).toEqual(['warn', ...renewed.slice(1).map(() => 'debug')]);
+    });
   });
 
   it('gives up on a hand-off at shutdownTimeout and reports it to onError with the task name', async () => {

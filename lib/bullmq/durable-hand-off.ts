@@ -27,6 +27,9 @@ const MAX_RETRY_DELAY = 2000;
  * reaches Redis later stores the same job, not a second one.
  */
 const ATTEMPT_TIMEOUT = 2000;
+/** The least time between two replacements of a queue whose setup keeps failing, doubling up to the most. */
+const FIRST_RENEWAL_DELAY = 1000;
+const MAX_RENEWAL_DELAY = 30_000;
 
 /**
  * The web side: checks durable tasks at `schedule()` and, when one would have started, adds its
@@ -39,6 +42,9 @@ export class DurableHandOff implements TaskHandOff, OnModuleInit, OnApplicationS
   private queue?: Queue<DurableJobData>;
   /** Set when the current queue's first connection failed: BullMQ never retries it. */
   private queueFailed?: unknown;
+  /** Replacements since a queue last set its connection up, and when the next may come. */
+  private renewals = 0;
+  private nextRenewal = 0;
   /** Queues replaced after such a failure, still closing. */
   private readonly retired = new Set<Promise<void>>();
   private removeHandOff?: () => void;
@@ -75,16 +81,30 @@ export class DurableHandOff implements TaskHandOff, OnModuleInit, OnApplicationS
     // A BullMQ queue sets its connection up once (connect, then a version check). If Redis goes
     // away during that check, every add of this queue fails from then on with that error, even
     // after Redis is back. Noted here; the next failed add replaces the queue.
-    queue.waitUntilReady().catch((error: unknown) => {
-      if (this.queue === queue) this.queueFailed = error ?? new Error('unknown');
-    });
+    queue.waitUntilReady().then(
+      () => {
+        if (this.queue === queue) this.renewals = 0;
+      },
+      (error: unknown) => {
+        if (this.queue === queue) this.queueFailed = error ?? new Error('unknown');
+      },
+    );
     return queue;
   }
 
-  /** Replaces the queue whose setup failed ({@link openQueue}); the old one closes in the background. */
+  /**
+   * Replaces the queue whose setup failed ({@link openQueue}); the old one closes in the
+   * background. While setups keep failing (a cause that lasts), at most once per 1 s, doubling to
+   * 30 s, and only the first replacement in a row is a warning.
+   */
   private renewQueue(): void {
+    const now = Date.now();
+    if (now < this.nextRenewal) return;
+    this.nextRenewal = now + Math.min(FIRST_RENEWAL_DELAY * 2 ** this.renewals, MAX_RENEWAL_DELAY);
+    const message = durableMessages.queueRenewed(this.options.queue, this.queueFailed);
+    if (this.renewals++ === 0) this.logger.warn(message);
+    else this.logger.debug(message);
     const failed = this.queue;
-    this.logger.warn(durableMessages.queueRenewed(this.options.queue, this.queueFailed));
     this.queue = this.openQueue();
     const closing = closeQueue(failed).finally(() => this.retired.delete(closing));
     this.retired.add(closing);
