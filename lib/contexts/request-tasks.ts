@@ -89,7 +89,10 @@ export class RequestTasks {
       this.release(mode, task);
       return;
     }
-    (this[mode] ??= []).push(task);
+    // A literal for the first task: push() onto an empty array would reserve room for 17.
+    const queued = this[mode];
+    if (queued === undefined) this[mode] = [task];
+    else queued.push(task);
     this.listen();
   }
 
@@ -190,7 +193,9 @@ export class RequestTasks {
       this.response = undefined;
       this.responded = true;
       this.responseClosed(true);
-      for (const child of this.children?.splice(0) ?? []) child.parentClosed();
+      const children = this.children;
+      this.children = undefined;
+      if (children !== undefined) for (const child of children) child.parentClosed();
     };
     response.on('close', closed);
   }
@@ -236,8 +241,9 @@ export class RequestTasks {
 
   private flush(mode: DeferredMode, now = false): void {
     const tasks = this[mode];
+    if (tasks === undefined) return;
     this[mode] = undefined;
-    for (const task of tasks ?? []) this.release(mode, task, now);
+    for (const task of tasks) this.release(mode, task, now);
   }
 
   private release(mode: DeferredMode, task: ScheduledTask, now = false): void {
