@@ -179,6 +179,44 @@ describe('deferred tasks started by a response close or a handler completion', (
     expect(events).toEqual(['A', 'B', 'Y']);
   });
 
+  it('starts the tasks that wait for a microtask in scheduling order, each in its own context, burst after burst', async () => {
+    const context = new AsyncLocalStorage<string>();
+    const events: string[] = [];
+    const record = (label: string) => () => void events.push(`${label} in ${context.getStore()}`);
+    const expected: string[] = [];
+    for (const burst of [1, 2]) {
+      events.length = 0;
+      expected.length = 0;
+      // A close whose first task schedules an immediate one (it must not hold back the second)...
+      const { close } = context.run(`request ${burst}`, () =>
+        request(() => {
+          t.tasks.afterResponse.schedule(() => {
+            events.push(`A in ${context.getStore()}`);
+            t.tasks.schedule(record('Y'));
+          });
+          t.tasks.afterResponse.schedule(record('B'));
+        }),
+      );
+      close();
+      expected.push(`A in request ${burst}`, `B in request ${burst}`, `Y in request ${burst}`);
+      // ...then more waiting tasks than a queue keeps slots for, each scheduled in a context of its own,
+      // deferred ones among them: their request closes while the immediate ones before them wait.
+      for (let i = 0; i < 1500; i++) {
+        const label = `${burst}.${i}`;
+        if (i % 3 !== 2) {
+          context.run(label, () => t.tasks.schedule(record(`I${label}`)));
+          expected.push(`I${label} in ${label}`);
+          continue;
+        }
+        context.run(label, () => request(() => void t.tasks.afterResponse.schedule(record(`D${label}`)))).close();
+        expected.push(`D${label} in ${label}`);
+      }
+      await t.tasks.onIdle();
+      expect(events).toEqual(expected);
+    }
+    expect(t.tasks.stats().succeeded).toBe(2 * 1503);
+  });
+
   it('keeps scheduling order when the response closes before an immediate task has started', async () => {
     const events: string[] = [];
     const { close } = request(() => {
