@@ -26,18 +26,7 @@ afterAll(async () => {
 
 /** Resolves once `logger` has a warn line containing `text`; rejects with `failure` after 10 s. */
 function warned(logger: RecordingLogger, text: string, failure: string): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      clearInterval(check);
-      reject(new Error(failure));
-    }, 10_000);
-    const check = setInterval(() => {
-      if (!logger.lines.some((line) => line.level === 'warn' && line.message.includes(text))) return;
-      clearInterval(check);
-      clearTimeout(timer);
-      resolve();
-    }, 20); // poll interval, bounded by the timer above
-  });
+  return logger.waitForLine((line) => line.level === 'warn' && line.message.includes(text), 10_000, failure);
 }
 
 /** A standalone app (no HTTP) with TasksModule and DurableTasksModule: a worker process. */

@@ -29,7 +29,7 @@ export interface LogLine {
  */
 export class RecordingLogger extends ConsoleLogger implements LoggerService {
   readonly lines: LogLine[] = [];
-  private waiters: { message: string; resolve: () => void }[] = [];
+  private waiters: { accepts: (line: LogLine) => boolean; resolve: () => void }[] = [];
   override log(message: unknown, ...rest: unknown[]) {
     this.push('log', message, rest);
   }
@@ -54,19 +54,30 @@ export class RecordingLogger extends ConsoleLogger implements LoggerService {
     return this.lines.filter((line) => line.level === level && line.rest.includes('Tasks'));
   }
 
-  /** Resolves once a line with exactly `message` is written; rejects after `timeoutMs`. */
-  waitForLine(message: string, timeoutMs = 5000): Promise<void> {
-    if (this.lines.some((line) => line.message === message)) return Promise.resolve();
+  /**
+   * Resolves once a line matches: one with exactly `match` as its message, or one `match`
+   * accepts; rejects after `timeoutMs`, with `failure` if given.
+   */
+  waitForLine(match: string | ((line: LogLine) => boolean), timeoutMs = 5000, failure?: string): Promise<void> {
+    const accepts = typeof match === 'string' ? (line: LogLine) => line.message === match : match;
+    if (this.lines.some(accepts)) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for log line "${message}"`)), timeoutMs);
-      this.waiters.push({ message, resolve: () => (clearTimeout(timer), resolve()) });
+      const waiter = { accepts, resolve: () => (clearTimeout(timer), resolve()) };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((candidate) => candidate !== waiter);
+        reject(new Error(failure ?? `timed out waiting for log line "${String(match)}"`));
+      }, timeoutMs);
+      this.waiters.push(waiter);
     });
   }
 
   private push(level: LogLine['level'], message: unknown, rest: unknown[]) {
-    const text = String(message);
-    this.lines.push({ level, message: text, rest });
-    for (const waiter of this.waiters.filter((candidate) => candidate.message === text)) waiter.resolve();
+    const line: LogLine = { level, message: String(message), rest };
+    this.lines.push(line);
+    const met = this.waiters.filter((waiter) => waiter.accepts(line));
+    if (met.length === 0) return;
+    this.waiters = this.waiters.filter((waiter) => !met.includes(waiter));
+    for (const waiter of met) waiter.resolve();
   }
 }
 
