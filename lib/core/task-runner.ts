@@ -608,9 +608,11 @@ export class TaskRunner {
 
 /**
  * Calls the task's function with `currentTask()` set to it. Only for `execute`, which always runs
- * as a promise job of its own: the task's store stays entered until that job ends (no context is
- * restored: Node's `AsyncLocalStorage.run()` makes a second context frame to restore one on
- * Node 24), so what the job does after the call — settling the task, `onError` — sees it too.
+ * as a promise job of its own (a task that waited for its microtask) or inside its task's
+ * `AsyncResource` (a task started at once, see TaskStarts): the task's store stays entered until
+ * that job or scope ends, which restores the context before it (no context is restored here:
+ * Node's `AsyncLocalStorage.run()` makes a second context frame to restore one on Node 24), so
+ * what `execute` does after the call — settling the task, `onError` — sees it too.
  */
 function callInTask(task: ScheduledTask): unknown {
   taskStorage.enterWith(task);
